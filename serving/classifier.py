@@ -1,0 +1,162 @@
+"""The torch-free classifier: an int8 ONNX model and a fast tokenizer, loaded from a model folder.
+
+``Classifier.predict`` labels sentences in any order and returns them in input order; internally it
+sorts by token length and pads per batch (see :mod:`quoteframe.batching`). One ``Classifier`` may be
+shared by several threads: onnxruntime sessions allow concurrent ``run`` calls, and the tokenizer is
+configured once at load and only read afterwards.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from quoteframe.batching import length_batches, pad_batch
+from quoteframe.encoding import PairEncoder
+from quoteframe.inputs import model_pair
+from quoteframe.labels import LABELS
+from quoteframe.manifest import MODEL_FILE, TOKENIZER_FILE, Manifest, default_model_dir, load_manifest
+from quoteframe.results import EMPTY_PREDICTION, FLAG_TRUNCATED, Prediction, SentenceResult
+
+if TYPE_CHECKING:
+    import onnxruntime
+
+#: Pairs per model call. Batches are length-sorted, so a large batch costs little padding.
+DEFAULT_BATCH_SIZE = 64
+
+
+def create_session(model_path: Path, threads: int | None = None) -> onnxruntime.InferenceSession:
+    """Open an onnxruntime CPU session tuned for batch throughput on a few cores."""
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
+    options.inter_op_num_threads = 1
+    if threads is not None:
+        options.intra_op_num_threads = threads
+    return onnxruntime.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Row-wise softmax in float64, so probabilities of one row sum to 1 within rounding."""
+    shifted = logits.astype(np.float64) - logits.max(axis=1, keepdims=True)
+    exp = np.exp(shifted)
+    return exp / exp.sum(axis=1, keepdims=True)
+
+
+class Classifier:
+    """Label sentences as ``direct_quote``, ``neutral_paraphrase`` or ``loaded_paraphrase``."""
+
+    def __init__(
+        self,
+        session: onnxruntime.InferenceSession,
+        encoder: PairEncoder,
+        manifest: Manifest,
+        model_dir: Path,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+    ) -> None:
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        self.session = session
+        self.encoder = encoder
+        self.manifest = manifest
+        self.model_dir = model_dir
+        self.batch_size = batch_size
+        self._input_names = [node.name for node in session.get_inputs()]
+        unknown = set(self._input_names) - {"input_ids", "attention_mask", "token_type_ids"}
+        if unknown:
+            raise ValueError(f"{model_dir / MODEL_FILE}: unexpected model inputs {sorted(unknown)}")
+
+    @classmethod
+    def load(
+        cls,
+        path: str | Path | None = None,
+        *,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        threads: int | None = None,
+    ) -> Classifier:
+        """Load a model folder (default: ``$QUOTEFRAME_MODEL`` or the repository's ``models/``).
+
+        Every file is checked against the manifest's sha256 first; a missing or mismatched file raises
+        :class:`quoteframe.manifest.ModelFolderError` naming it. ``threads`` sets onnxruntime's
+        intra-op threads (default: onnxruntime's choice, one per physical core).
+        """
+        model_dir = Path(path) if path is not None else default_model_dir()
+        manifest = load_manifest(model_dir)
+        encoder = PairEncoder.from_file(model_dir / TOKENIZER_FILE, manifest.max_length)
+        session = create_session(model_dir / MODEL_FILE, threads)
+        return cls(session, encoder, manifest, model_dir, batch_size)
+
+    @property
+    def max_length(self) -> int:
+        """Most tokens one input pair may have; longer context is cut first, then the sentence."""
+        return self.encoder.max_length
+
+    def predict(
+        self,
+        sentences: Sequence[str],
+        context: Sequence[str] | None = None,
+        inside_quote: Sequence[bool] | None = None,
+    ) -> list[Prediction]:
+        """Return one :class:`Prediction` per sentence, in input order.
+
+        ``context[i]`` is the sentence before ``sentences[i]`` (empty for none) and ``inside_quote[i]``
+        says whether a quotation opened earlier is still open when it starts; both are optional.
+        An empty or whitespace-only sentence gets :data:`quoteframe.results.EMPTY_PREDICTION` without
+        running the model; a sentence longer than ``max_length`` tokens is cut and flagged ``truncated``.
+        """
+        if isinstance(sentences, str):
+            raise TypeError("predict takes a sequence of sentences, not a single string")
+        count = len(sentences)
+        for name, values in (("context", context), ("inside_quote", inside_quote)):
+            if values is not None and len(values) != count:
+                raise ValueError(f"{name} has {len(values)} items for {count} sentences")
+        results: list[Prediction] = [EMPTY_PREDICTION] * count
+        todo = [i for i, sentence in enumerate(sentences) if sentence.strip()]
+        pairs = [
+            model_pair(
+                sentences[i],
+                context[i] if context is not None else "",
+                bool(inside_quote[i]) if inside_quote is not None else False,
+            )
+            for i in todo
+        ]
+        encoded = self.encoder.encode(pairs)
+        for batch in length_batches([len(pair.ids) for pair in encoded], self.batch_size):
+            feed = pad_batch([encoded[j] for j in batch])
+            (logits,) = self.session.run(["logits"], {name: feed[name] for name in self._input_names})
+            for j, row in zip(batch, softmax(logits), strict=True):
+                flags = (FLAG_TRUNCATED,) if encoded[j].truncated else ()
+                results[todo[j]] = Prediction(
+                    label=LABELS[int(row.argmax())], probabilities=tuple(row.tolist()), flags=flags
+                )
+        return results
+
+    def classify_article(self, text: str) -> list[SentenceResult]:
+        """Split an article into sentences and label each, with the previous sentence as context."""
+        # Imported here: the splitter loads pysbd, which only whole-article callers need.
+        from quoteframe.sentences import split_sentences
+
+        sentences = split_sentences(text)
+        previous = ["", *(sentence.text for sentence in sentences[:-1])]
+        predictions = self.predict(
+            [sentence.text for sentence in sentences],
+            context=previous,
+            inside_quote=[sentence.inside_quote for sentence in sentences],
+        )
+        return [
+            SentenceResult(
+                index=sentence.index,
+                start=sentence.start,
+                end=sentence.end,
+                text=sentence.text,
+                paragraph=sentence.paragraph,
+                inside_quote=sentence.inside_quote,
+                prediction=prediction,
+            )
+            for sentence, prediction in zip(sentences, predictions, strict=True)
+        ]

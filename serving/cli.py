@@ -1,0 +1,367 @@
+"""The ``quoteframe`` command line: one entry point for serving, data, training and export."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import BinaryIO
+
+import click
+
+
+def require_train_extra() -> None:
+    """Fail with an install hint when a training-side command runs on the serving-only install."""
+    missing = []
+    for module in ("torch", "transformers", "datasets", "sklearn"):
+        try:
+            __import__(module)
+        except ImportError:
+            missing.append(module)
+    if missing:
+        raise click.ClickException(
+            f"this command needs the training extra (missing: {', '.join(missing)}); "
+            "install it with: pip install 'quoteframe[train]'"
+        )
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="quoteframe")
+def main() -> None:
+    """Label news sentences as direct quote, neutral paraphrase or loaded paraphrase."""
+
+
+@main.group()
+def data() -> None:
+    """Build the labelled training dataset from the corpora and the hand-labelled gold files."""
+
+
+@data.command("build")
+@click.option(
+    "--corpora-root", type=click.Path(file_okay=False, path_type=Path), default=Path("../shared/corpora"),
+    show_default=True, help="Folder holding basil/, babe/, polnear/, newssd_eng/, bbc_news/.",
+)
+@click.option(
+    "--corpora", default="basil,babe,polnear", show_default=True,
+    help="Comma-separated corpora that add weak (rule-labelled) rows: basil, babe, polnear, newssd, bbc.",
+)
+@click.option(
+    "--gold-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("../shared/gold"),
+    show_default=True, help="Folder with train.jsonl (hand labels) and dev.jsonl (kept out of the dataset).",
+)
+@click.option(
+    "--out", type=click.Path(file_okay=False, path_type=Path), default=Path("data/build/dataset"),
+    show_default=True, help="Where the DatasetDict and data_card.json are written.",
+)
+@click.option("--seed", type=int, default=13, show_default=True, help="Seed of the article-level heldout draw.")
+@click.option(
+    "--heldout-fraction", type=click.FloatRange(0.0, 1.0, max_open=True), default=0.08, show_default=True,
+    help="Share of each corpus's articles held out.",
+)
+@click.option("--no-weak", is_flag=True, help="Hand labels only: no rule-labelled rows.")
+@click.option(
+    "--readme", type=click.Path(dir_okay=False, path_type=Path), default=Path("data/README.md"),
+    show_default=True, help="Markdown file whose rule-table and data-card blocks are rewritten.",
+)
+@click.option("--progress/--no-progress", default=True, help="Show progress bars on stderr.")
+def data_build(
+    corpora_root: Path, corpora: str, gold_dir: Path, out: Path, seed: int, heldout_fraction: float,
+    no_weak: bool, readme: Path, progress: bool,
+) -> None:
+    """Write the train/heldout dataset, print the rule measurements and the data card."""
+    require_train_extra()
+    from quoteframe.training.dataset import BuildConfig, build
+
+    config = BuildConfig(
+        corpora_root=corpora_root, gold_dir=gold_dir, seed=seed, heldout_fraction=heldout_fraction,
+        weak_corpora=tuple(name.strip() for name in corpora.split(",") if name.strip()), weak=not no_weak,
+        progress=progress,
+    )
+    try:
+        _, text = build(config, out, readme)
+    except (OSError, ValueError) as err:
+        raise click.ClickException(str(err)) from err
+    click.echo(text)
+
+
+@data.command("baselines")
+@click.option(
+    "--dataset", "dataset_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("data/build/dataset"),
+    show_default=True, help="Dataset written by `quoteframe data build` (TF-IDF trains on its train split).",
+)
+@click.option(
+    "--gold-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("../shared/gold"),
+    show_default=True, help="Folder with dev.jsonl.",
+)
+@click.option(
+    "--corpora-root", type=click.Path(file_okay=False, path_type=Path), default=Path("../shared/corpora"),
+    show_default=True, help="Corpora folder (PolNeAR dev paragraphs, BABE's biased-word lexicon).",
+)
+@click.option(
+    "--readme", type=click.Path(dir_okay=False, path_type=Path), default=Path("data/README.md"),
+    show_default=True, help="Markdown file whose baselines block is rewritten.",
+)
+def data_baselines(dataset_dir: Path, gold_dir: Path, corpora_root: Path, readme: Path) -> None:
+    """Score the rules-only and TF-IDF baselines on dev gold and on the heldout split."""
+    require_train_extra()
+    from quoteframe.training.baselines import format_results, run_baselines
+    from quoteframe.training.dataset import replace_between_markers
+
+    try:
+        results = run_baselines(
+            dataset_dir, gold_dir, corpora_root, corpora_root / "babe" / "data" / "bias_word_lexicon.xlsx"
+        )
+    except (OSError, ValueError) as err:
+        raise click.ClickException(str(err)) from err
+    summary, details = format_results(results)
+    replace_between_markers(readme, "baselines", f"{summary}\n\n```\n{details}\n```")
+    click.echo(f"{details}\n\n{summary}")
+
+
+@main.command()
+@click.option(
+    "--config", "config_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
+    help="Training config (YAML), e.g. configs/default.yaml.",
+)
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a config value (repeatable).")
+def train(config_path: Path, overrides: tuple[str, ...]) -> None:
+    """Fine-tune the encoder on the built dataset; writes a checkpoint and run.json to the config's output_dir."""
+    require_train_extra()
+    from quoteframe.training.config import ConfigError, load_config
+    from quoteframe.training.train import train as run_training
+
+    try:
+        config = load_config(config_path, overrides)
+    except ConfigError as err:
+        raise click.ClickException(str(err)) from err
+    run_dir = run_training(config)
+    click.echo(f"run written to {run_dir}")
+
+
+@main.command()
+@click.option("--model", "model_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Model folder to score [default: the shipped models/].")
+@click.option("--gold", "gold_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=Path("../shared/gold/dev.jsonl"), show_default=True, help="Gold file in the guideline's format.")
+@click.option("--dataset", "dataset_dir", type=click.Path(path_type=Path), default=Path("data/build/dataset"),
+              show_default=True, help="Built dataset: its held-out split is scored and the baselines trained on it.")
+@click.option("--corpora", "corpora_root", type=click.Path(path_type=Path), default=Path("../shared/corpora"),
+              show_default=True, help="Corpora root (paragraph breaks of the dev articles for the baselines).")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("reports/evaluation"),
+              show_default=True, help="Where the report, its JSON and the plots go.")
+@click.option("--baselines/--no-baselines", default=True, show_default=True,
+              help="Score the rules and TF-IDF baselines in the same table.")
+def evaluate(model_dir: Path | None, gold_path: Path, dataset_dir: Path, corpora_root: Path, out_dir: Path,
+             baselines: bool) -> None:
+    """Score a model folder: macro-F1, per-class scores, confusion, calibration, baselines, top errors."""
+    require_train_extra()
+    from quoteframe.training.evaluation import evaluate_model
+
+    click.echo(evaluate_model(model_dir, gold_path, out_dir, dataset_dir, corpora_root, baselines))
+    click.echo(f"\nplots and report.json written to {out_dir}")
+
+
+@main.command()
+@click.argument("archives", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "-o", "--out", required=True, type=click.Path(path_type=Path), help="Output folder, or NAME.parquet / NAME.jsonl."
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["parquet", "jsonl"]),
+    default=None,
+    help="Format of the sentence and article tables (default: OUT's suffix, else parquet).",
+)
+@click.option(
+    "--text-field",
+    default=None,
+    help="JSONL field / CSV or Parquet column of the article text (default: text, content, body, article or maintext).",
+)
+@click.option(
+    "--id-field",
+    default=None,
+    help="Field / column (WARC: header) of the article id (default: id, article_id, doc_id, uid or url; "
+    "WARC: WARC-Target-URI, WARC-Record-ID); without one the id is FILE:POSITION.",
+)
+@click.option(
+    "--model",
+    "model_dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=None,
+    help="Model folder (default: $QUOTEFRAME_MODEL, else the repository's models/).",
+)
+@click.option("--batch-size", type=click.IntRange(min=1), default=None, help="Sentences per model call.")
+@click.option(
+    "--threads", type=click.IntRange(min=1), default=None, help="onnxruntime threads (default: one per core)."
+)
+@click.option(
+    "--chunk-size",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Input records per part file and checkpoint; a kill loses at most one chunk of work.",
+)
+@click.option("--overwrite", is_flag=True, help="Delete the outputs or unfinished run found at OUT and start afresh.")
+@click.option("--progress/--no-progress", default=True, help="Show a progress bar on stderr.")
+def score(
+    archives: tuple[Path, ...],
+    out: Path,
+    fmt: str | None,
+    text_field: str | None,
+    id_field: str | None,
+    model_dir: Path | None,
+    batch_size: int | None,
+    threads: int | None,
+    chunk_size: int | None,
+    overwrite: bool,
+    progress: bool,
+) -> None:
+    """Label every sentence of article archives: JSONL, CSV, Parquet, WARC, folders of .txt (.gz too).
+
+    \b
+    Outputs, for OUT a folder (for OUT = NAME.parquet or NAME.jsonl):
+      OUT/sentences.EXT   (NAME.EXT)               one row per sentence: article_index, article_id,
+                                                   sentence_index, start, end, label, p_<label>, ...
+      OUT/articles.EXT    (NAME.articles.EXT)      one row per article: its file and position,
+                                                   count (n_<label>) and share of each label
+      OUT/errors.jsonl    (NAME.errors.jsonl)      one row per bad record: file, unit, position, error
+      OUT/summary.json    (NAME.summary.json)      run totals, label counts, articles/s, sentences/s
+      OUT/.parts/         (NAME.EXT.parts/)        part files and checkpoint while the run is unfinished
+
+    \b
+    Positions are JSONL line numbers, CSV/Parquet row numbers (from 1) or WARC byte offsets. A bad
+    record (invalid JSON or UTF-8, no text, empty article, HTML without article text, a CSV row with
+    the wrong number of columns) becomes an error row and the run goes on. WARC response and resource
+    records with HTML are articles; other records are not. A killed run resumes where it stopped when
+    the same command is run again; the outputs are the same as those of an uninterrupted run.
+    """
+    from quoteframe import Classifier, ModelFolderError
+    from quoteframe.archives import ArchiveError
+    from quoteframe.scoring import ScoreOptions, ScoreRefused, format_summary, run_score
+
+    options = ScoreOptions(
+        inputs=archives,
+        out=out,
+        format=fmt,
+        text_field=text_field,
+        id_field=id_field,
+        model=model_dir,
+        overwrite=overwrite,
+        progress=progress,
+        **{name: value for name, value in (("batch_size", batch_size), ("chunk_size", chunk_size)) if value},
+    )
+
+    def load_classifier() -> Classifier:
+        return Classifier.load(model_dir, batch_size=options.batch_size, threads=threads)
+
+    try:
+        summary = run_score(options, load_classifier)
+    except (ArchiveError, ScoreRefused, ModelFolderError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(format_summary(summary))
+
+
+@main.command()
+@click.argument("source", type=click.File("rb"))
+@click.option(
+    "--model",
+    "model_dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=None,
+    help="Model folder (default: $QUOTEFRAME_MODEL, else the repository's models/).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["json", "table"]),
+    default=None,
+    help="json: one JSON object per sentence; table: colored table (default: table on a terminal, else json).",
+)
+def classify(source: BinaryIO, model_dir: Path | None, fmt: str | None) -> None:
+    """Label every sentence of one article (a UTF-8 text file, or - for standard input).
+
+    Paragraphs are separated by blank lines. Each JSON line holds index, start and end (character
+    offsets into the decoded text), text, paragraph, inside_quote, label, probabilities and flags.
+    Input that is not valid UTF-8 is refused with the byte offset of the first bad byte (offsets into
+    a guessed decoding would point at the wrong characters); empty input prints nothing.
+    """
+    import sys
+
+    name = getattr(source, "name", "-")
+    try:
+        text = source.read().decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise click.ClickException(
+            f"{name}: not valid UTF-8 at byte {err.start} ({err.reason}); convert it first, "
+            "e.g. iconv -f latin1 -t utf-8"
+        ) from err
+    if not text.strip():
+        click.echo(f"{name}: no text; nothing to classify", err=True)
+        return
+
+    from quoteframe import Classifier, ModelFolderError
+
+    try:
+        classifier = Classifier.load(model_dir)
+    except ModelFolderError as err:
+        raise click.ClickException(str(err)) from err
+    results = classifier.classify_article(text)
+    if (fmt or ("table" if sys.stdout.isatty() else "json")) == "table":
+        from quoteframe.render import print_table
+
+        print_table(results, sys.stdout)
+        return
+    from quoteframe.render import json_lines
+
+    for line in json_lines(results):
+        click.echo(line)
+
+
+@main.command()
+@click.option(
+    "--run",
+    "run_dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    required=True,
+    help="Training run folder: run.json and the checkpoint (in checkpoint/ or the folder itself).",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("models"),
+    show_default=True,
+    help="Model folder to write: model.onnx (int8), tokenizer.json, manifest.json.",
+)
+@click.option(
+    "--gold",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=Path("../shared/gold/dev.jsonl"),
+    show_default=True,
+    help="Gold sentences (JSONL, article order) the export gates are measured on.",
+)
+@click.option(
+    "--max-length",
+    type=click.IntRange(16, 512),
+    default=None,
+    help="Tokens per input pair (default: the run's config.max_length, else 128).",
+)
+def export(run_dir: Path, out: Path, gold: Path, max_length: int | None) -> None:
+    """Export a training run to an int8 ONNX model folder, after checking it against PyTorch on gold."""
+    require_train_extra()
+    from quoteframe.training.export import ExportGateError, export_model
+
+    try:
+        report = export_model(run_dir, out, gold_path=gold, max_length=max_length)
+    except ExportGateError as err:
+        for gate in err.report.gates:
+            click.echo(gate.describe())
+        raise click.ClickException(str(err)) from err
+    except (OSError, ValueError) as err:
+        raise click.ClickException(str(err)) from err
+    for gate in report.gates:
+        click.echo(gate.describe())
+    timing = ", ".join(f"{graph} {seconds:.3f}s" for graph, seconds in report.seconds_per_pass.items())
+    click.echo(f"int8 graphs, one pass over {report.gold_sentences} gold sentences: {timing}")
+    click.echo(f"kept the {report.graph} graph; model folder written to {report.out_dir}")
+
+
+if __name__ == "__main__":
+    main()

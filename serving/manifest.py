@@ -1,0 +1,125 @@
+"""The model folder format: one ``manifest.json`` that names and fingerprints the files beside it.
+
+A model folder holds ``model.onnx`` (int8), ``tokenizer.json`` (a fast ``tokenizers`` file) and
+``manifest.json``. The export writes it and the classifier reads it; both go through this module so
+the format is defined once. The sha256 of every file is checked on load, because a model and a
+tokenizer that do not belong together still run and silently give wrong labels.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from quoteframe.labels import LABELS
+
+FORMAT_VERSION = 1
+MODEL_FILE = "model.onnx"
+TOKENIZER_FILE = "tokenizer.json"
+MANIFEST_FILE = "manifest.json"
+#: Environment variable that points :meth:`Classifier.load` at another model folder.
+MODEL_ENV_VAR = "QUOTEFRAME_MODEL"
+
+
+class ModelFolderError(Exception):
+    """A model folder is missing a file, has a file that does not match its manifest, or a bad manifest."""
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """What ``manifest.json`` records about a model folder."""
+
+    labels: tuple[str, ...]
+    max_length: int
+    base_model: str
+    files: dict[str, str]
+    export: dict[str, Any] = field(default_factory=dict)
+    training: dict[str, Any] = field(default_factory=dict)
+    format_version: int = FORMAT_VERSION
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the JSON-ready form written to ``manifest.json``."""
+        data = asdict(self)
+        data["labels"] = list(self.labels)
+        return {"format_version": data.pop("format_version"), **data}
+
+
+def default_model_dir() -> Path:
+    """The model folder used when none is given: ``$QUOTEFRAME_MODEL``, else the repository's ``models/``."""
+    from_env = os.environ.get(MODEL_ENV_VAR)
+    if from_env:
+        return Path(from_env)
+    return Path(__file__).resolve().parents[1] / "models"
+
+
+def sha256_file(path: Path) -> str:
+    """Return the hex sha256 of a file, read in chunks so large models do not sit in memory twice."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def write_manifest(model_dir: Path, manifest: Manifest) -> Path:
+    """Write ``manifest.json`` into ``model_dir`` and return its path."""
+    path = model_dir / MANIFEST_FILE
+    path.write_text(json.dumps(manifest.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return path
+
+
+def read_manifest(model_dir: Path) -> Manifest:
+    """Read and validate ``manifest.json`` of ``model_dir``; :func:`verify` hashes the files."""
+    path = model_dir / MANIFEST_FILE
+    if not model_dir.is_dir():
+        raise ModelFolderError(f"model folder not found: {model_dir}")
+    if not path.is_file():
+        raise ModelFolderError(f"{path}: manifest missing; export a model with `quoteframe export`")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        manifest = Manifest(
+            labels=tuple(data["labels"]),
+            max_length=int(data["max_length"]),
+            base_model=str(data["base_model"]),
+            files=dict(data["files"]),
+            export=dict(data.get("export", {})),
+            training=dict(data.get("training", {})),
+            format_version=int(data["format_version"]),
+        )
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ModelFolderError(f"{path}: invalid manifest ({type(exc).__name__}: {exc})") from exc
+    if manifest.format_version != FORMAT_VERSION:
+        raise ModelFolderError(
+            f"{path}: format_version {manifest.format_version} is not supported (expected {FORMAT_VERSION})"
+        )
+    if manifest.labels != LABELS:
+        raise ModelFolderError(f"{path}: labels {list(manifest.labels)} differ from {list(LABELS)}")
+    for name in (MODEL_FILE, TOKENIZER_FILE):
+        if name not in manifest.files:
+            raise ModelFolderError(f"{path}: no sha256 recorded for {name}")
+    return manifest
+
+
+def verify(model_dir: Path, manifest: Manifest) -> None:
+    """Check every file the manifest lists exists and matches its sha256; the error names the file."""
+    for name, expected in manifest.files.items():
+        path = model_dir / name
+        if not path.is_file():
+            raise ModelFolderError(f"{path}: file listed in {MANIFEST_FILE} is missing")
+        actual = sha256_file(path)
+        if actual != expected:
+            raise ModelFolderError(
+                f"{path}: sha256 {actual} does not match {MANIFEST_FILE} ({expected}); "
+                "the folder mixes files from different exports"
+            )
+
+
+def load_manifest(model_dir: Path) -> Manifest:
+    """Read the manifest of ``model_dir`` and verify the files it lists."""
+    manifest = read_manifest(model_dir)
+    verify(model_dir, manifest)
+    return manifest

@@ -1,0 +1,255 @@
+"""Archive readers: every format yields its articles, and every bad record an error with file and position."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from quoteframe.archives import (
+    ArchiveError,
+    Article,
+    Fields,
+    InputFile,
+    RecordError,
+    detect_format,
+    read_records,
+    resolve_inputs,
+)
+
+ARTICLE = 'The council approved the plan on Monday. "We will build homes," the mayor said.'
+ARTICLE_HTML = (
+    "<html><head><title>Plan approved</title></head><body><article><h1>Plan approved</h1>"
+    + "".join(
+        f"<p>The council approved housing plan number {i} on Monday after a long debate. "
+        f'"We will build homes for every family," the mayor said in a statement to reporters.</p>'
+        for i in range(4)
+    )
+    + "</article></body></html>"
+)
+
+
+def records(path: Path, fields: Fields | None = None, skip: int = 0) -> list[Article | RecordError]:
+    """Read one archive file the way a run does."""
+    [source] = resolve_inputs([path])
+    return list(read_records(source, fields or Fields(), skip))
+
+
+def describe(record: Article | RecordError) -> tuple[str, str, int | None, str]:
+    """(kind, unit, position, id or message) of a record, for compact assertions."""
+    location = record.location
+    if isinstance(record, Article):
+        return ("article", location.unit, location.position, record.id)
+    return ("error", location.unit, location.position, record.message)
+
+
+def jsonl_bytes() -> bytes:
+    lines = [
+        json.dumps({"id": "a1", "text": ARTICLE}).encode(),
+        b"",  # blank lines are layout, not records
+        b'{"id": "broken", "text": ',
+        json.dumps({"id": "no-text", "title": "x"}).encode(),
+        json.dumps({"id": "blank", "text": "   "}).encode(),
+        b'{"id": "latin1", "text": "caf\xe9"}',
+        json.dumps(["not", "an", "object"]).encode(),
+        json.dumps({"content": ARTICLE}).encode(),  # no id: falls back to file:line
+    ]
+    return b"\n".join(lines) + b"\n"
+
+
+@pytest.mark.parametrize("name", ["news.jsonl", "news.jsonl.gz"])
+def test_jsonl_articles_and_bad_lines(tmp_path: Path, name: str) -> None:
+    path = tmp_path / name
+    data = jsonl_bytes()
+    path.write_bytes(gzip.compress(data) if name.endswith(".gz") else data)
+
+    got = [describe(record) for record in records(path)]
+
+    assert got[0] == ("article", "line", 1, "a1")
+    assert got[1][:3] == ("error", "line", 3) and "invalid JSON" in got[1][3]
+    assert got[2][:3] == ("error", "line", 4) and "missing text field" in got[2][3]
+    assert got[3] == ("error", "line", 5, "empty article")
+    assert got[4][:3] == ("error", "line", 6) and "invalid UTF-8" in got[4][3]
+    assert got[5][:3] == ("error", "line", 7) and "not an object" in got[5][3]
+    assert got[6] == ("article", "line", 8, f"{path}:8")
+    assert len(got) == 7
+
+
+def test_jsonl_selected_fields(tmp_path: Path) -> None:
+    path = tmp_path / "news.jsonl"
+    path.write_text(json.dumps({"uid": 7, "key": "k1", "body": ARTICLE, "text": "other"}) + "\n", encoding="utf-8")
+
+    [article] = records(path, Fields(text="body", id="key"))
+
+    assert isinstance(article, Article)
+    assert (article.id, article.text) == ("k1", ARTICLE)
+    [wrong] = records(path, Fields(text="missing"))
+    assert isinstance(wrong, RecordError) and "missing text field (missing)" in wrong.message
+
+
+def test_truncated_gzip_becomes_an_error_after_the_good_lines(tmp_path: Path) -> None:
+    path = tmp_path / "cut.jsonl.gz"
+    lines = b"".join(json.dumps({"id": f"a{i}", "text": ARTICLE}).encode() + b"\n" for i in range(200))
+    path.write_bytes(gzip.compress(lines)[:-40])
+
+    got = records(path)
+
+    assert all(isinstance(record, Article) for record in got[:-1])
+    assert isinstance(got[-1], RecordError) and "unreadable" in got[-1].message
+    assert got[-1].location.position == len(got)
+
+
+def test_csv_rows_multiline_wrong_columns_and_bad_utf8(tmp_path: Path) -> None:
+    path = tmp_path / "news.csv"
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerows([["id", "text"], ["c1", ARTICLE], ["c2", "First line.\nSecond line."], ["c3", "x", "extra"]])
+    path.write_bytes(buffer.getvalue().encode() + b"c4,caf\xe9 text\n\nc5,\n")
+
+    got = [describe(record) for record in records(path)]
+
+    assert got[0] == ("article", "row", 1, "c1")
+    assert got[1] == ("article", "row", 2, "c2")
+    assert got[2] == ("error", "row", 3, "row has 3 columns, header has 2")
+    assert got[3] == ("error", "row", 4, "invalid UTF-8 in row")
+    assert got[4] == ("error", "row", 5, "empty article")
+    assert records(path)[1].text == "First line.\nSecond line."
+
+
+def test_csv_without_text_column_is_one_file_error(tmp_path: Path) -> None:
+    path = tmp_path / "news.csv"
+    path.write_text("id,headline\n1,Plan approved\n", encoding="utf-8")
+
+    [error] = records(path)
+
+    assert isinstance(error, RecordError)
+    assert (error.location.unit, error.location.position) == ("file", None)
+    assert "no text column" in error.message
+
+
+def test_parquet_batches_nulls_and_id_fallback(tmp_path: Path) -> None:
+    path = tmp_path / "news.parquet"
+    table = pa.table({"text": [ARTICLE, None, "", ARTICLE] * 300, "id": ["p1", "p2", "p3", None] * 300})
+    pq.write_table(table, path, row_group_size=250)
+
+    got = records(path)
+
+    assert len(got) == 1200
+    assert describe(got[0]) == ("article", "row", 1, "p1")
+    assert describe(got[1])[:3] == ("error", "row", 2) and "missing text" in got[1].message
+    assert describe(got[2]) == ("error", "row", 3, "empty article")
+    assert describe(got[1199]) == ("article", "row", 1200, f"{path}:1200")
+
+
+def test_parquet_selected_column_absent(tmp_path: Path) -> None:
+    path = tmp_path / "news.parquet"
+    pq.write_table(pa.table({"text": [ARTICLE]}), path)
+
+    [error] = records(path, Fields(text="body"))
+
+    assert isinstance(error, RecordError) and "no text column (body)" in error.message
+
+
+def test_folder_of_text_files(tmp_path: Path) -> None:
+    folder = tmp_path / "articles"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "b.txt").write_text(ARTICLE, encoding="utf-8")
+    (folder / "sub" / "a.txt").write_text(ARTICLE, encoding="utf-8")
+    (folder / "empty.txt").write_text("\n\n", encoding="utf-8")
+    (folder / "bad.txt").write_bytes(b"caf\xe9")
+    (folder / "notes.md").write_text("not an archive", encoding="utf-8")
+
+    inputs = resolve_inputs([folder])
+    got = [record for source in inputs for record in read_records(source, Fields())]
+
+    assert [source.name for source in inputs] == [
+        str(folder / name) for name in ("b.txt", "bad.txt", "empty.txt", "sub/a.txt")
+    ]
+    assert [type(record).__name__ for record in got] == ["Article", "RecordError", "RecordError", "Article"]
+    assert "invalid UTF-8" in got[1].message and got[2].message == "empty article"
+    assert got[3].id == str(folder / "sub" / "a.txt") and got[3].text == ARTICLE
+
+
+def write_warc(path: Path) -> dict[str, int]:
+    """A WARC with an article page, a request, an image, a page without article text; returns offsets."""
+    from warcio.statusandheaders import StatusAndHeaders
+    from warcio.warcwriter import WARCWriter
+
+    pages = [
+        ("article", "response", "http://news.test/plan", "text/html; charset=utf-8", ARTICLE_HTML.encode()),
+        ("request", "request", "http://news.test/plan", None, b""),
+        ("image", "response", "http://news.test/logo.png", "image/png", b"\x89PNG"),
+        (
+            "empty",
+            "response",
+            "http://news.test/gallery",
+            "text/html",
+            b'<html><body><div><img src="a.png"></div></body></html>',
+        ),
+    ]
+    offsets = {}
+    with path.open("wb") as handle:
+        writer = WARCWriter(handle, gzip=path.suffix == ".gz")
+        for name, kind, uri, content_type, body in pages:
+            offsets[name] = handle.tell()
+            if kind == "request":
+                headers = StatusAndHeaders("GET /plan HTTP/1.1", [("Host", "news.test")], is_http_request=True)
+            else:
+                headers = StatusAndHeaders("200 OK", [("Content-Type", content_type)], protocol="HTTP/1.1")
+            record = writer.create_warc_record(uri, kind, payload=io.BytesIO(body), http_headers=headers)
+            writer.write_record(record)
+    return offsets
+
+
+@pytest.mark.parametrize("name", ["crawl.warc", "crawl.warc.gz"])
+def test_warc_html_responses_are_articles(tmp_path: Path, name: str) -> None:
+    path = tmp_path / name
+    offsets = write_warc(path)
+
+    got = records(path)
+
+    assert [describe(record)[:3] for record in got] == [
+        ("article", "offset", offsets["article"]),
+        ("error", "offset", offsets["empty"]),
+    ]
+    article, error = got
+    assert article.id == "http://news.test/plan"
+    assert "housing plan number 3" in article.text and "\n\n" in article.text
+    assert error.message == "no article text in HTML page" and error.id == "http://news.test/gallery"
+
+
+@pytest.mark.parametrize(
+    ("name", "write"),
+    [
+        ("news.jsonl", lambda path: path.write_bytes(jsonl_bytes())),
+        ("news.parquet", lambda path: pq.write_table(pa.table({"text": [ARTICLE, None, "x"] * 5}), path)),
+        ("crawl.warc.gz", write_warc),
+    ],
+)
+def test_skip_continues_the_same_sequence(tmp_path: Path, name: str, write) -> None:
+    path = tmp_path / name
+    write(path)
+    everything = records(path)
+
+    for skip in range(len(everything) + 1):
+        assert records(path, skip=skip) == everything[skip:]
+
+
+def test_resolve_inputs_rejects_unknown_formats(tmp_path: Path) -> None:
+    (tmp_path / "notes.md").write_text("x", encoding="utf-8")
+    (tmp_path / "empty").mkdir()
+
+    with pytest.raises(ArchiveError, match="unknown archive format"):
+        resolve_inputs([tmp_path / "notes.md"])
+    with pytest.raises(ArchiveError, match="no archive file"):
+        resolve_inputs([tmp_path / "empty"])
+    assert detect_format(Path("x.CSV.gz")) == "csv"
+    assert resolve_inputs([tmp_path / "a.warc.gz"]) == [
+        InputFile(tmp_path / "a.warc.gz", str(tmp_path / "a.warc.gz"), "warc")
+    ]

@@ -1,0 +1,66 @@
+"""``quoteframe classify``: JSON lines out, table on request, clear errors for bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from quoteframe import LABELS
+from quoteframe.cli import main
+
+ARTICLE = (
+    "Council approves riverside housing plan\n\n"
+    'The council voted 7-2 on Tuesday. "This is the largest investment in a generation," said the mayor.\n\n'
+    "Opponents slammed the vote as a giveaway [to developers].\n"
+)
+
+
+def run(args: list[str], stdin: bytes | None = None):
+    return CliRunner().invoke(main, args, input=stdin)
+
+
+def test_json_lines_one_per_sentence(tiny_model_dir: Path, tmp_path: Path) -> None:
+    article = tmp_path / "article.txt"
+    article.write_text(ARTICLE, encoding="utf-8")
+    result = run(["classify", str(article), "--model", str(tiny_model_dir)])
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [row["index"] for row in rows] == list(range(len(rows)))
+    assert len(rows) == 4
+    for row in rows:
+        assert ARTICLE[row["start"] : row["end"]] == row["text"]
+        assert row["label"] in LABELS
+        assert set(row["probabilities"]) == set(LABELS)
+        assert isinstance(row["inside_quote"], bool)
+        assert row["flags"] == []
+
+
+def test_stdin_and_table_format(tiny_model_dir: Path) -> None:
+    result = run(["classify", "-", "--model", str(tiny_model_dir), "--format", "table"], ARTICLE.encode())
+    assert result.exit_code == 0, result.output
+    assert "sentence" in result.stdout
+    assert "[to developers]" in result.stdout
+    assert not result.stdout.lstrip().startswith("{")
+
+
+def test_empty_input_prints_nothing_and_succeeds(tiny_model_dir: Path) -> None:
+    result = run(["classify", "-", "--model", str(tiny_model_dir)], b"  \n\n")
+    assert result.exit_code == 0
+    assert result.stdout == ""
+    assert "nothing to classify" in result.stderr
+
+
+def test_invalid_utf8_is_refused_with_the_byte_offset(tiny_model_dir: Path, tmp_path: Path) -> None:
+    article = tmp_path / "latin1.txt"
+    article.write_bytes("Price: £5 a ticket.".encode("latin-1"))
+    result = run(["classify", str(article), "--model", str(tiny_model_dir)])
+    assert result.exit_code == 1
+    assert "latin1.txt: not valid UTF-8 at byte 7" in result.stderr
+
+
+def test_broken_model_folder_is_a_clear_error(tmp_path: Path) -> None:
+    result = run(["classify", "-", "--model", str(tmp_path)], ARTICLE.encode())
+    assert result.exit_code == 1
+    assert "manifest missing" in result.stderr

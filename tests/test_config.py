@@ -1,0 +1,54 @@
+"""Training configs are validated on load: typos and bad values fail before any training starts."""
+
+from pathlib import Path
+
+import pytest
+
+from quoteframe.training.config import ConfigError, TrainConfig, load_config
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.parametrize("name", ["default.yaml", "tiny.yaml"])
+def test_shipped_configs_are_valid(name: str) -> None:
+    config = load_config(REPO / "configs" / name)
+    assert isinstance(config, TrainConfig)
+    assert config.quality_weights["hand"] > 0
+
+
+def test_overrides_are_parsed_as_yaml_and_validated(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text("epochs: 2\n")
+    config = load_config(path, ("learning_rate=3e-5", 'quality_weights={"hand": 1.0, "rule": 0.2}'))
+    assert config.epochs == 2
+    assert config.learning_rate == pytest.approx(3e-5)
+    assert config.quality_weights == {"hand": 1.0, "rule": 0.2}
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("epochs: 2\nlearnig_rate: 0.1\n", "learnig_rate: Extra inputs are not permitted"),
+        ("epochs: 0\n", "epochs: Input should be greater than or equal to 1"),
+        ("class_weighting: cubic\n", "class_weighting"),
+        ("quality_weights: {hand: 0.0}\n", "at least one label quality a positive weight"),
+        ("quality_weights: {gold: 1.0}\n", "quality_weights.gold"),
+        ("- a\n- b\n", "expected a mapping"),
+        ("epochs: [1\n", "not valid YAML"),
+    ],
+)
+def test_bad_configs_name_the_problem(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=message.replace("[", r"\[")) as caught:
+        load_config(path)
+    assert str(path) in str(caught.value)
+
+
+def test_missing_file_and_malformed_override(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="not found"):
+        load_config(tmp_path / "nope.yaml")
+    path = tmp_path / "c.yaml"
+    path.write_text("{}\n")
+    with pytest.raises(ConfigError, match="not KEY=VALUE"):
+        load_config(path, ("epochs",))

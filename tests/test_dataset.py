@@ -1,0 +1,235 @@
+"""Dataset assembly: dedup, the article-level split, and ``data build`` end to end on a fake corpora tree."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from quoteframe.cli import main
+from quoteframe.training.dataset import (
+    BuildConfig,
+    build,
+    deduplicate,
+    normalise,
+    replace_between_markers,
+    split_by_article,
+)
+
+
+def row(text: str, article: str, quality: str = "hand", label: str = "neutral_paraphrase", corpus: str = "x") -> dict:
+    return {"text": text, "article_id": article, "label_quality": quality, "label": label, "corpus": corpus}
+
+
+def test_normalise_ignores_case_space_punctuation_and_accents() -> None:
+    assert normalise("  “Café” prices ROSE,\n 4%! ") == normalise('"cafe" prices rose 4')
+
+
+def test_dedup_prefers_the_hand_copy_and_blocks_dev_sentences() -> None:
+    rows = [
+        row("The bill passed.", "weak-1", "rule", "direct_quote"),
+        row("the bill passed", "gold-1", "hand"),
+        row("Prices rose!", "weak-2", "corpus"),
+        row("Prices   rose.", "weak-3", "rule"),
+        row("A dev sentence.", "weak-4", "corpus"),
+        row("...", "weak-5", "rule"),
+        row("”", "gold-2", "hand", "direct_quote"),
+        row("”", "gold-3", "hand", "direct_quote"),
+    ]
+    kept, dropped = deduplicate(rows, blocked={normalise("a dev sentence")})
+    assert [r["article_id"] for r in kept] == ["gold-1", "weak-2", "gold-2", "gold-3"]
+    assert dropped == {"duplicate (rule)": 2, "dev gold": 1, "empty (weak)": 1}
+
+
+def test_split_is_by_article_seeded_and_per_corpus() -> None:
+    rows = [row(f"s{a}-{k}", f"{c}{a}", corpus=c) for c in ("p", "q") for a in range(50) for k in range(3)]
+    train, heldout = split_by_article(rows, 0.1, seed=7)
+    train_articles = {r["article_id"] for r in train}
+    heldout_articles = {r["article_id"] for r in heldout}
+    assert not train_articles & heldout_articles
+    assert len(heldout_articles) == 10 and {a[0] for a in heldout_articles} == {"p", "q"}
+    assert len(heldout) == 30  # whole articles move together
+    assert split_by_article(rows, 0.1, seed=7) == (train, heldout)
+    assert split_by_article(rows, 0.1, seed=8)[1] != heldout
+    with pytest.raises(ValueError):
+        split_by_article(rows, 1.0, seed=7)
+
+
+def test_replace_between_markers_rewrites_only_its_block(tmp_path: Path) -> None:
+    path = tmp_path / "README.md"
+    path.write_text("intro\n<!-- card:start -->\nold\n<!-- card:end -->\noutro\n", encoding="utf-8")
+    replace_between_markers(path, "card", "new")
+    replace_between_markers(path, "card", "newer")
+    assert path.read_text(encoding="utf-8") == "intro\n<!-- card:start -->\nnewer\n<!-- card:end -->\noutro\n"
+    replace_between_markers(path, "other", "x")
+    assert path.read_text(encoding="utf-8").endswith("<!-- other:start -->\nx\n<!-- other:end -->\n")
+
+
+# ----------------------------------------------------------------------------------------------
+# A tiny corpora tree in every format, and gold files pointing into it
+
+
+def _write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
+def _gold(article: str, sentences: list[tuple[str, str]], ids: list[str] | None = None) -> list[dict]:
+    ids = ids or [f"{article}#{k}" for k in range(len(sentences))]
+    return [
+        {"id": i, "article": article, "text": text, "label": label}
+        for i, (text, label) in zip(ids, sentences, strict=True)
+    ]
+
+
+def make_tree(root: Path) -> tuple[Path, Path]:
+    """Corpora and gold folders: one hand-labelled and one weak article or row per corpus."""
+    corpora, gold = root / "corpora", root / "gold"
+    basil_articles = {
+        "g_1": [["Obama spoke on Monday.", '"We will act," he said.'], ["Critics complained loudly."]],
+        "w_1": [["The senate met on Tuesday.", '"This is a good day for the country," she said.']],
+    }
+    for stem, paragraphs in basil_articles.items():
+        _write(corpora / "basil" / "articles" / "2014" / f"{stem}.json", json.dumps({"body-paragraphs": paragraphs}))
+        _write(
+            corpora / "basil" / "annotations" / "2014" / f"{stem}_ann.json",
+            json.dumps({"phrase-level-annotations": []}),
+        )
+    _write(
+        corpora / "babe" / "data" / "final_labels_SG2.csv",
+        "text;news_link;outlet;topic;type;label_bias;label_opinion;biased_words\n"
+        "Radical leftists pushed the bill.;l;X;t;;Biased;Expresses writer’s opinion;['Radical']\n"
+        "The council voted on Monday.;l;X;t;;Non-biased;Entirely factual;[]\n"
+        "Radical leftists pushed the bill!;l;X;t;;Biased;Expresses writer’s opinion;['Radical']\n"
+        "The dev sentence repeats here.;l;X;t;;Non-biased;Entirely factual;[]\n",
+    )
+    polnear_text = 'NAME rallies\n\n"We will win big," NAME said.\n\nNAME insisted the polls were wrong.\n'
+    for stem in ("nyt_2016-01-01_gold", "nyt_2016-01-02_weak", "nyt_2016-01-03_dev"):
+        text = polnear_text.replace("NAME", stem[-4:])
+        _write(corpora / "polnear" / "data" / "train" / "text" / f"{stem}.txt", text)
+        cue = text.index("insisted")
+        content = text.index("the polls")
+        _write(
+            corpora / "polnear" / "data" / "train" / "attributions" / f"{stem}_ab12.ann",
+            f"T1\tCue {cue} {cue + 8}\tinsisted\nT2\tContent {content} {content + 20}\tthe polls were wrong\n"
+            "E1\tAttribution:T1 Cue:T1 Content:T2\n",
+        )
+    _write(
+        corpora / "newssd_eng" / "data" / "english" / "train.csv",
+        'Sentence,Label,Solved conflict\n"It rained all day.\n",OBJ,False\n',
+    )
+    _write(corpora / "newssd_eng" / "data" / "english" / "val.csv", "Sentence,Label,Solved conflict\n")
+    _write(corpora / "bbc_news" / "bbc" / "sport" / "001.txt", "Team wins\n\nThe team won the cup.\n")
+
+    train = (
+        _gold(
+            "basil:2014/g_1",
+            [
+                ("Obama spoke on Monday.", "neutral_paraphrase"),
+                ('"We will act," he said.', "direct_quote"),
+                ("Critics complained loudly.", "loaded_paraphrase"),
+            ],
+            ["basil:2014/g_1#p0", "basil:2014/g_1#p1", "basil:2014/g_1#p2"],
+        )
+        + _gold("babe:SG2#1", [("The council voted on Monday.", "neutral_paraphrase")])
+        + _gold(
+            "polnear:nyt_2016-01-01_gold",
+            [
+                ("gold rallies", "neutral_paraphrase"),
+                ('"We will win big," gold said.', "direct_quote"),
+                ("gold insisted the polls were wrong.", "loaded_paraphrase"),
+            ],
+        )
+        + _gold("polnear:nyt_2016-01-03_dev", [("_dev rallies", "neutral_paraphrase")])
+        + _gold("newssd:train#0", [("It rained all day.", "neutral_paraphrase")])
+        + _gold("bbc:sport/001", [("Team wins", "neutral_paraphrase"), ("The team won the cup.", "neutral_paraphrase")])
+    )
+    dev = _gold(
+        "nyt_2016-01-03_dev",
+        [("_dev rallies", "neutral_paraphrase"), ("The dev sentence repeats here.", "neutral_paraphrase")],
+    )
+    _write(gold / "train.jsonl", "".join(json.dumps(r) + "\n" for r in train))
+    _write(gold / "dev.jsonl", "".join(json.dumps(r) + "\n" for r in dev))
+    return corpora, gold
+
+
+def test_build_end_to_end_on_a_fake_tree(tmp_path: Path) -> None:
+    from datasets import load_from_disk
+
+    corpora, gold = make_tree(tmp_path)
+    readme = tmp_path / "README.md"
+    readme.write_text("# Data\n<!-- data-card:start -->\nstale card\n<!-- data-card:end -->\n", encoding="utf-8")
+    config = BuildConfig(corpora_root=corpora, gold_dir=gold, heldout_fraction=0.0, progress=False)
+    card, text = build(config, tmp_path / "ds", readme)
+    dataset = load_from_disk(str(tmp_path / "ds"))
+    assert list(dataset) == ["train"]  # nothing held out, so no empty split is written
+    rows = dataset["train"].to_list()
+    by_id = {r["sentence_id"]: r for r in rows}
+
+    # hand rows keep their labels, context and evidence columns
+    assert by_id["basil:2014/g_1#p1"]["label_quality"] == "hand"
+    assert by_id["basil:2014/g_1#p1"]["previous"] == "Obama spoke on Monday."
+    assert by_id["basil:2014/g_1#p0"]["previous"] == ""
+    # weak rows come from articles the gold file does not hold, through used rules only
+    assert by_id["basil:2014/w_1#p1"]["label"] == "direct_quote"
+    assert by_id["basil:2014/w_1#p1"]["source"] == "basil.quote"
+    assert by_id["polnear:nyt_2016-01-02_weak#2"]["label"] == "loaded_paraphrase"
+    assert by_id["polnear:nyt_2016-01-02_weak#2"]["label_quality"] == "corpus"
+    assert "polnear:nyt_2016-01-02_weak#0" not in by_id  # polnear.plain is not used
+    # dev-gold articles and sentences are nowhere; the BABE near-duplicate is gone
+    assert not any("_dev" in r["article_id"] for r in rows)
+    assert not any(r["text"] == "The dev sentence repeats here." for r in rows)
+    assert [r["text"] for r in rows].count("Radical leftists pushed the bill.") == 1
+    assert sum(r["text"].startswith("Radical leftists") for r in rows) == 1
+    # card: printed, saved next to the dataset, and written between the README markers
+    assert card["rows"]["train"] == len(rows)
+    saved = json.loads((tmp_path / "ds" / "data_card.json").read_text(encoding="utf-8"))
+    assert saved["counts"]["train"]["basil"]["hand"]["direct_quote"] == 1
+    assert saved["rules"] and "| train | basil | hand | 1 | 1 | 1 | 3 |" in text
+    readme_text = readme.read_text(encoding="utf-8")
+    assert "stale card" not in readme_text and "| train | basil | hand |" in readme_text
+
+
+def test_no_weak_build_holds_hand_rows_only(tmp_path: Path) -> None:
+    from datasets import load_from_disk
+
+    corpora, gold = make_tree(tmp_path)
+    config = BuildConfig(corpora_root=corpora, gold_dir=gold, weak=False, heldout_fraction=0.0, progress=False)
+    card, _ = build(config, tmp_path / "ds")
+    train = load_from_disk(str(tmp_path / "ds"))["train"]
+    assert set(train["label_quality"]) == {"hand"} and set(train["source"]) == {"gold"}
+    assert len(train) == 10  # 11 gold train rows minus the dev article's row
+    assert card["settings"]["weak_corpora"] == []
+    assert set(train.column_names) >= {
+        "text",
+        "label",
+        "corpus",
+        "article_id",
+        "label_quality",
+        "source",
+        "previous",
+        "inside_quote",
+    }
+
+
+def test_cli_build_reports_a_missing_gold_file(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        main,
+        [
+            "data",
+            "build",
+            "--corpora-root",
+            str(tmp_path),
+            "--gold-dir",
+            str(tmp_path / "nowhere"),
+            "--out",
+            str(tmp_path / "ds"),
+            "--readme",
+            str(tmp_path / "README.md"),
+            "--no-progress",
+        ],
+    )
+    assert result.exit_code != 0
+    assert "train.jsonl" in result.output

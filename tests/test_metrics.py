@@ -1,0 +1,44 @@
+"""The evaluation report agrees with scikit-learn on a hand-made example."""
+
+import numpy as np
+import pytest
+from sklearn.metrics import confusion_matrix, f1_score, precision_recall_fscore_support
+
+from quoteframe.labels import LABELS
+from quoteframe.training.metrics import evaluate_predictions, expected_calibration_error
+
+Q, N, L = LABELS
+GOLD = [Q, Q, Q, N, N, N, N, L, L, L]
+PRED = [Q, Q, N, N, N, L, N, L, N, Q]
+
+
+def test_scores_match_scikit_learn() -> None:
+    report = evaluate_predictions(GOLD, PRED)
+    p, r, f, s = precision_recall_fscore_support(GOLD, PRED, labels=list(LABELS), zero_division=0)
+    for i, label in enumerate(LABELS):
+        got = report.per_class[label]
+        assert (got.precision, got.recall, got.f1, got.support) == pytest.approx((p[i], r[i], f[i], s[i]))
+    assert report.macro_f1 == pytest.approx(f1_score(GOLD, PRED, average="macro"))
+    assert report.confusion == confusion_matrix(GOLD, PRED, labels=list(LABELS)).tolist()
+    assert report.accuracy == pytest.approx(0.6)
+    # By hand: direct_quote P 2/3 R 2/3; neutral P 3/5 R 3/4; loaded P 1/2 R 1/3.
+    assert report.per_class[Q].f1 == pytest.approx(2 / 3)
+    assert report.per_class[N].f1 == pytest.approx(2 * 0.6 * 0.75 / 1.35)
+    assert report.per_class[L].f1 == pytest.approx(0.4)
+    assert report.ece is None
+    assert "macro-F1" in report.format_table("t")
+
+
+def test_expected_calibration_error_by_hand() -> None:
+    probabilities = np.array([[0.9, 0.05, 0.05], [0.9, 0.05, 0.05], [0.6, 0.3, 0.1], [0.2, 0.7, 0.1]])
+    gold = np.array([0, 1, 0, 1])
+    # bins: (0.8, 0.9] holds rows 0-1, accuracy 0.5 vs confidence 0.9; (0.5, 0.6] row 2: 1.0 vs 0.6;
+    # (0.6, 0.7] row 3: 1.0 vs 0.7.  ECE = 0.5*0.4 + 0.25*0.4 + 0.25*0.3
+    assert expected_calibration_error(probabilities, gold) == pytest.approx(0.2 + 0.1 + 0.075)
+
+
+def test_rejects_unknown_labels_and_length_mismatch() -> None:
+    with pytest.raises(ValueError, match="unknown labels"):
+        evaluate_predictions([Q], ["quote"])
+    with pytest.raises(ValueError, match="1 gold labels but 2"):
+        evaluate_predictions([Q], [Q, Q])

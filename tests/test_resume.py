@@ -1,0 +1,125 @@
+"""A scoring run killed at any moment and started again gives exactly the output of an uninterrupted run."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+from click.testing import CliRunner
+
+from quoteframe import Classifier
+from quoteframe.cli import main
+from quoteframe.scoring import ScoreOptions, output_paths, run_score
+
+#: Summary entries that differ between two runs of the same data: run times and the output paths.
+VARYING_KEYS = {"elapsed_s", "articles_per_s", "sentences_per_s", "outputs"}
+
+
+def write_archive(path: Path, articles: int) -> Path:
+    """A JSONL archive of short articles with a bad line every seventh record."""
+    lines = []
+    for i in range(articles):
+        if i % 7 == 3:
+            lines.append('{"id": "broken", "text": ')
+            continue
+        text = f'Article {i} opens here. "We expect {i} new homes," the mayor said.\n\nCritics slammed plan {i}.'
+        lines.append(json.dumps({"id": f"a{i}", "text": text}))
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def outputs(out: Path) -> dict[str, object]:
+    """Everything a run leaves at ``out`` except run times, in comparable form."""
+    paths = output_paths(out)
+    summary = json.loads(paths.summary.read_text(encoding="utf-8"))
+    return {
+        "sentences": pq.read_table(paths.sentences).to_pylist(),
+        "articles": pq.read_table(paths.articles).to_pylist(),
+        "errors": paths.errors.read_bytes(),
+        "summary": {key: value for key, value in summary.items() if key not in VARYING_KEYS},
+        "left": sorted(path.name for path in out.iterdir()),
+    }
+
+
+class Killed(BaseException):
+    """Stands for the process dying: nothing of the run may catch it."""
+
+
+def test_crash_before_any_rename_then_resume(
+    tmp_path: Path, tiny_model_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    archive = write_archive(tmp_path / "news.jsonl", 6)
+    classifier = Classifier.load(tiny_model_dir, threads=1)
+
+    def options(out: Path) -> ScoreOptions:
+        return ScoreOptions((archive,), out, model=tiny_model_dir, chunk_size=2, progress=False)
+
+    real_replace = os.replace
+    renames: list[str] = []
+
+    def counting_replace(source, target) -> None:
+        renames.append(Path(target).name)
+        real_replace(source, target)
+
+    monkeypatch.setattr(os, "replace", counting_replace)
+    run_score(options(tmp_path / "reference"), lambda: classifier)
+    expected = outputs(tmp_path / "reference")
+    assert "part-000003.sentences.parquet" in renames and renames[-1] == "summary.json"
+
+    # Every atomic rename of the run is a commit point; die just before each one, then run again.
+    for crash_at in range(len(renames)):
+        out = tmp_path / f"crash-{crash_at}"
+        count = 0
+
+        def dying_replace(source, target, crash_at: int = crash_at) -> None:
+            nonlocal count
+            count += 1
+            if count > crash_at:
+                raise Killed
+            real_replace(source, target)
+
+        monkeypatch.setattr(os, "replace", dying_replace)
+        with pytest.raises(Killed):
+            run_score(options(out), lambda: classifier)
+        monkeypatch.setattr(os, "replace", real_replace)
+        run_score(options(out), lambda: classifier)
+        assert outputs(out) == expected, f"crash before rename {crash_at} ({renames[crash_at]})"
+
+
+def test_sigkill_midway_then_same_command_resumes(tmp_path: Path, tiny_model_dir: Path) -> None:
+    archive = write_archive(tmp_path / "news.jsonl", 80)
+    out = tmp_path / "out"
+    args = ["score", str(archive), "-o", str(out), "--model", str(tiny_model_dir), "--threads", "1"]
+    command = [sys.executable, "-m", "quoteframe.cli", *args, "--chunk-size", "2", "--no-progress"]
+    reference = ScoreOptions((archive,), tmp_path / "reference", model=tiny_model_dir, chunk_size=2, progress=False)
+    run_score(reference, lambda: Classifier.load(tiny_model_dir, threads=1))
+
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    third_part = out / ".parts" / "part-000003.errors.jsonl"
+    deadline = time.monotonic() + 120
+    while not third_part.exists() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.005)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert process.returncode == -signal.SIGKILL, process.stderr.read().decode()
+    assert not (out / "summary.json").exists()
+    checkpoint = json.loads((out / ".parts" / "checkpoint.json").read_text(encoding="utf-8"))
+    assert checkpoint["parts"] > 0 and not checkpoint["finished"]
+
+    refused = CliRunner().invoke(main, [*args, "--chunk-size", "3", "--no-progress"])
+    assert refused.exit_code != 0 and "chunk_size" in refused.output
+
+    resumed = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+    got, expected = outputs(out), outputs(tmp_path / "reference")
+    assert got == expected
+    keys = [(row["article_index"], row["sentence_index"]) for row in got["sentences"]]
+    assert len(keys) == len(set(keys))
+    assert [row["article_id"] for row in got["articles"]] == [f"a{i}" for i in range(80) if i % 7 != 3]

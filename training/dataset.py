@@ -1,0 +1,426 @@
+"""The training dataset: hand labels at the core, weak rows from corpus rules around them.
+
+One row per sentence with the context the model sees (previous sentence, whether a quotation is
+open at its start) and where its label came from (``label_quality``: hand > corpus > rule, and
+``source``: the gold file or the rule's name), so training can weight or filter by trust.
+
+Leakage guards, in order: articles of the evaluation gold file never enter either split; a sentence
+whose normalised text matches a dev-gold sentence is dropped; duplicates are removed across the whole
+set before splitting (the hand-labelled copy wins, then the more trusted weak copy), so no sentence
+sits on both sides; and the train/heldout split is drawn by article, never by sentence.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import re
+import time
+import unicodedata
+from collections import Counter
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tqdm import tqdm
+
+from quoteframe.labels import LABEL_TO_ID, LABELS
+from quoteframe.sentences import quote_context
+from quoteframe.training.loaders import Article, GoldRow, gold_articles, load_corpus, load_gold
+from quoteframe.training.rules import RuleScore, SentenceView, apply_rules, measure_rules, rules_for
+
+log = logging.getLogger(__name__)
+
+#: Corpora whose articles feed weak rows by default. BBC has no labels at all, so its rows would rest
+#: on text heuristics alone; it is opt-in (``--corpora ...,bbc``).
+DEFAULT_WEAK_CORPORA: tuple[str, ...] = ("basil", "babe", "polnear")
+QUALITY_RANK = {"hand": 0, "corpus": 1, "rule": 2, "model": 3}
+#: Corpora whose units are single sentences: no article context exists.
+SENTENCE_CORPORA = frozenset({"babe", "newssd"})
+
+COLUMNS: tuple[str, ...] = (
+    "text",
+    "label",
+    "label_id",
+    "corpus",
+    "article_id",
+    "sentence_id",
+    "label_quality",
+    "source",
+    "previous",
+    "inside_quote",
+    "framing",
+    "evidence",
+)
+
+
+@dataclass
+class BuildConfig:
+    """Inputs of one dataset build (the ``quoteframe data build`` options)."""
+
+    corpora_root: Path
+    gold_dir: Path
+    weak_corpora: Sequence[str] = DEFAULT_WEAK_CORPORA
+    seed: int = 13
+    heldout_fraction: float = 0.08
+    weak: bool = True
+    progress: bool = True
+
+
+@dataclass
+class BuildResult:
+    """Rows of both splits plus what the data card and the rule table need."""
+
+    train: list[dict]
+    heldout: list[dict]
+    rule_scores: list[RuleScore]
+    dropped: Counter = field(default_factory=Counter)
+    seconds: float = 0.0
+
+
+_PUNCT_OR_SPACE = re.compile(r"[\W_]+")
+
+
+def normalise(text: str) -> str:
+    """Key for near-duplicate detection: case, whitespace, punctuation and accents ignored."""
+    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    return _PUNCT_OR_SPACE.sub(" ", folded.lower()).strip()
+
+
+def article_context(sentences: Sequence[str], paragraph_starts: Sequence[bool] | None) -> tuple[list[str], list[bool]]:
+    """``previous`` and ``inside_quote`` of every sentence of one article, in order."""
+    previous = [""] + [s for s in sentences[:-1]]
+    return previous, quote_context(list(sentences), paragraph_starts)
+
+
+def _row(
+    text: str,
+    label: str,
+    corpus: str,
+    article_id: str,
+    sentence_id: str,
+    quality: str,
+    source: str,
+    previous: str,
+    inside: bool,
+    framing: str = "",
+    evidence: str = "",
+) -> dict:
+    return {
+        "text": text,
+        "label": label,
+        "label_id": LABEL_TO_ID[label],
+        "corpus": corpus,
+        "article_id": article_id,
+        "sentence_id": sentence_id,
+        "label_quality": quality,
+        "source": source,
+        "previous": previous,
+        "inside_quote": inside,
+        "framing": framing,
+        "evidence": evidence,
+    }
+
+
+def hand_rows(grouped: dict[str, list[GoldRow]], corpus_articles: dict[str, Article]) -> list[dict]:
+    """Rows of the hand-labelled file, with context computed over each gold article in order.
+
+    Paragraph starts come from the corpus article when it is loaded (quotations reopen per paragraph).
+    """
+    rows = []
+    for article_id, gold in grouped.items():
+        corpus = gold[0].corpus
+        texts = [row.text for row in gold]
+        starts = None
+        source_article = corpus_articles.get(article_id)
+        if source_article is not None:
+            by_id = dict(zip(source_article.sentence_ids, source_article.paragraph_starts, strict=True))
+            starts = [by_id.get(row.id, False) for row in gold]
+            starts[0] = True
+        if corpus in SENTENCE_CORPORA:
+            previous, inside = [""] * len(texts), [False] * len(texts)
+        else:
+            previous, inside = article_context(texts, starts)
+        for row, before, flag in zip(gold, previous, inside, strict=True):
+            rows.append(
+                _row(
+                    row.text,
+                    row.label,
+                    corpus,
+                    article_id,
+                    row.id,
+                    "hand",
+                    "gold",
+                    before,
+                    flag,
+                    row.framing,
+                    row.evidence,
+                )
+            )
+    return rows
+
+
+def article_views(article: Article) -> tuple[list[str], list[SentenceView]]:
+    """Previous sentences and rule views of one corpus article."""
+    if article.corpus in SENTENCE_CORPORA:
+        previous, inside = [""] * len(article.sentences), [False] * len(article.sentences)
+    else:
+        previous, inside = article_context(article.sentences, article.paragraph_starts)
+    views = [
+        SentenceView(text, flag, tags) for text, flag, tags in zip(article.sentences, inside, article.tags, strict=True)
+    ]
+    return previous, views
+
+
+def weak_rows(article: Article, previous: Sequence[str], views: Sequence[SentenceView]) -> list[dict]:
+    """Rows the corpus's used rules label; sentences every rule abstains on are left out."""
+    rules = rules_for(article.corpus)
+    rows = []
+    for sentence_id, before, view in zip(article.sentence_ids, previous, views, strict=True):
+        rule = apply_rules(view, rules)
+        if rule is not None:
+            rows.append(
+                _row(
+                    view.text,
+                    rule.label,
+                    article.corpus,
+                    article.article_id,
+                    sentence_id,
+                    rule.quality,
+                    rule.name,
+                    before,
+                    view.inside_quote,
+                )
+            )
+    return rows
+
+
+def deduplicate(rows: Iterable[dict], blocked: Collection[str] = ()) -> tuple[list[dict], Counter]:
+    """Keep one row per normalised text, the most trusted copy; drop texts in ``blocked`` (dev gold).
+
+    Hand-labelled fragments without letters or digits are all kept (see below).
+    """
+    ordered = sorted(enumerate(rows), key=lambda item: (QUALITY_RANK[item[1]["label_quality"]], item[0]))
+    seen: set[str] = set(blocked)
+    kept: list[tuple[int, dict]] = []
+    dropped: Counter = Counter()
+    for position, row in ordered:
+        key = normalise(row["text"])
+        if not key:
+            # A fragment of marks only (``''``, ``”``) takes its label from the quotation around it, so
+            # its hand copies are not duplicates of each other; weak copies carry no such judgement.
+            if row["label_quality"] == "hand":
+                kept.append((position, row))
+            else:
+                dropped["empty (weak)"] += 1
+            continue
+        if key in seen:
+            dropped["dev gold" if key in blocked else f"duplicate ({row['label_quality']})"] += 1
+            continue
+        seen.add(key)
+        kept.append((position, row))
+    kept.sort(key=lambda item: item[0])
+    return [row for _, row in kept], dropped
+
+
+def split_by_article(rows: Sequence[dict], fraction: float, seed: int) -> tuple[list[dict], list[dict]]:
+    """Seeded article-level split, drawn per corpus so every corpus is represented in ``heldout``."""
+    if not 0.0 <= fraction < 1.0:
+        raise ValueError(f"heldout fraction must be in [0, 1), got {fraction}")
+    articles: dict[str, list[str]] = {}
+    for row in rows:
+        corpus_articles = articles.setdefault(row["corpus"], [])
+        if not corpus_articles or corpus_articles[-1] != row["article_id"]:
+            corpus_articles.append(row["article_id"])
+    rng = random.Random(seed)
+    heldout_ids: set[str] = set()
+    for corpus in sorted(articles):
+        ids = sorted(set(articles[corpus]))
+        rng.shuffle(ids)
+        heldout_ids.update(ids[: round(fraction * len(ids))])
+    train = [row for row in rows if row["article_id"] not in heldout_ids]
+    heldout = [row for row in rows if row["article_id"] in heldout_ids]
+    return train, heldout
+
+
+def _article_key(article_id: str) -> str:
+    """Article id without the corpus prefix, so PolNeAR ids match the prefix-less dev ids."""
+    return article_id.split(":", 1)[-1]
+
+
+def build_rows(config: BuildConfig) -> BuildResult:
+    """Load, label, measure, deduplicate and split; the caller turns the rows into a dataset."""
+    started = time.perf_counter()
+    gold_train = load_gold(config.gold_dir / "train.jsonl")
+    gold_dev = load_gold(config.gold_dir / "dev.jsonl")
+    if not gold_train:
+        raise ValueError(f"no hand-labelled rows read from {config.gold_dir / 'train.jsonl'}")
+    dev_articles = {_article_key(row.article) for row in gold_dev}
+    grouped = {
+        article: rows
+        for article, rows in gold_articles(gold_train).items()
+        if _article_key(article) not in dev_articles
+    }
+    gold_texts = {article: [row.text for row in rows] for article, rows in grouped.items()}
+    gold_by_id = {row.id: row for rows in grouped.values() for row in rows}
+
+    measured = sorted({row.corpus for row in gold_train})
+    corpora = sorted(set(measured) | (set(config.weak_corpora) if config.weak else set()))
+    corpus_articles: dict[str, Article] = {}
+    pairs: list[tuple[str, SentenceView, str]] = []
+    weak: list[dict] = []
+    for name in corpora:
+        wanted_weak = config.weak and name in config.weak_corpora
+        # Sentence splitting is the slow part: without weak rows only the gold articles are needed.
+        only = None if wanted_weak else set(grouped)
+        articles = load_corpus(name, config.corpora_root, gold_texts, only=only)
+        if not articles:
+            log.error("corpus %s: nothing loaded under %s", name, config.corpora_root)
+        for article in tqdm(articles, desc=f"label {name}", unit="article", disable=not config.progress):
+            in_gold = article.article_id in grouped
+            if _article_key(article.article_id) in dev_articles:
+                continue
+            if in_gold:
+                corpus_articles[article.article_id] = article
+            previous, views = article_views(article)
+            if not in_gold:
+                if wanted_weak:
+                    weak.extend(weak_rows(article, previous, views))
+                continue
+            for sentence_id, view in zip(article.sentence_ids, views, strict=True):
+                gold = gold_by_id.get(sentence_id)
+                if gold is not None:
+                    pairs.append((name, view, gold.label))
+
+    rows = hand_rows(grouped, corpus_articles) + weak
+    rows, dropped = deduplicate(rows, blocked={normalise(row.text) for row in gold_dev})
+    train, heldout = split_by_article(rows, config.heldout_fraction, config.seed)
+    return BuildResult(train, heldout, measure_rules(pairs), dropped, time.perf_counter() - started)
+
+
+def to_dataset_dict(result: BuildResult):
+    """A ``datasets.DatasetDict`` with ``train`` and ``heldout`` splits and fixed column types.
+
+    An empty split is left out (``datasets`` cannot read back a saved split without rows), which
+    happens only with ``heldout_fraction`` 0 or a corpus too small to hold one article out.
+    """
+    from datasets import Dataset, DatasetDict, Features, Value
+
+    types = {"inside_quote": "bool", "label_id": "int64"}
+    features = Features({column: Value(types.get(column, "string")) for column in COLUMNS})
+    return DatasetDict(
+        {
+            name: Dataset.from_dict({column: [row[column] for row in rows] for column in COLUMNS}, features=features)
+            for name, rows in (("train", result.train), ("heldout", result.heldout))
+            if rows
+        }
+    )
+
+
+def data_card(result: BuildResult, config: BuildConfig) -> dict:
+    """Counts per split, corpus, label quality and label, plus the build's settings and drops."""
+    table: dict[str, dict[str, dict[str, dict[str, int]]]] = {}
+    for split, rows in (("train", result.train), ("heldout", result.heldout)):
+        for row in rows:
+            cell = (
+                table.setdefault(split, {})
+                .setdefault(row["corpus"], {})
+                .setdefault(row["label_quality"], dict.fromkeys(LABELS, 0))
+            )
+            cell[row["label"]] += 1
+    return {
+        "rows": {"train": len(result.train), "heldout": len(result.heldout)},
+        "articles": {
+            "train": len({row["article_id"] for row in result.train}),
+            "heldout": len({row["article_id"] for row in result.heldout}),
+        },
+        "labels": {
+            split: dict(Counter(row["label"] for row in rows))
+            for split, rows in (("train", result.train), ("heldout", result.heldout))
+        },
+        "counts": table,
+        "dropped": dict(result.dropped),
+        "settings": {
+            "weak_corpora": list(config.weak_corpora) if config.weak else [],
+            "seed": config.seed,
+            "heldout_fraction": config.heldout_fraction,
+        },
+        "seconds": round(result.seconds, 1),
+    }
+
+
+def format_card(card: dict) -> str:
+    """The data card as a Markdown table (one line per split, corpus and label quality)."""
+    lines = [
+        f"Rows: train {card['rows']['train']} ({card['articles']['train']} articles), "
+        f"heldout {card['rows']['heldout']} ({card['articles']['heldout']} articles). "
+        f"Weak corpora: {', '.join(card['settings']['weak_corpora']) or 'none'}; seed {card['settings']['seed']}; "
+        f"heldout fraction {card['settings']['heldout_fraction']}.",
+        "",
+        "| split | corpus | label quality | " + " | ".join(LABELS) + " | total |",
+        "|---|---|---|" + "---|" * (len(LABELS) + 1),
+    ]
+    for split in ("train", "heldout"):
+        for corpus, qualities in sorted(card["counts"].get(split, {}).items()):
+            for quality, counts in sorted(qualities.items(), key=lambda item: QUALITY_RANK[item[0]]):
+                values = [counts[label] for label in LABELS]
+                lines.append(
+                    f"| {split} | {corpus} | {quality} | " + " | ".join(map(str, values)) + f" | {sum(values)} |"
+                )
+        totals = card["labels"][split]
+        lines.append(
+            f"| {split} | **all** | | "
+            + " | ".join(str(totals.get(label, 0)) for label in LABELS)
+            + f" | {card['rows'][split]} |"
+        )
+    dropped = ", ".join(f"{reason} {count}" for reason, count in sorted(card["dropped"].items()))
+    lines += ["", f"Dropped before splitting: {dropped or 'nothing'}."]
+    return "\n".join(lines)
+
+
+def replace_between_markers(path: Path, name: str, body: str) -> None:
+    """Replace the text between ``<!-- name:start -->`` and ``<!-- name:end -->`` (appended if absent)."""
+    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+    block = f"{start}\n{body.strip()}\n{end}"
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    if start in text and end in text:
+        head, _, rest = text.partition(start)
+        _, _, tail = rest.partition(end)
+        text = head + block + tail
+    else:
+        text = text.rstrip() + ("\n\n" if text.strip() else "") + block + "\n"
+    path.write_text(text, encoding="utf-8")
+
+
+def build(config: BuildConfig, out: Path, readme: Path | None = None) -> tuple[dict, str]:
+    """Build, save the dataset and ``data_card.json`` under ``out``, update ``readme``; return the card.
+
+    The returned text holds the rule table and the data card, as printed by ``quoteframe data build``.
+    """
+    import json
+
+    from quoteframe.training.rules import format_rule_table
+
+    result = build_rows(config)
+    dataset = to_dataset_dict(result)
+    out.mkdir(parents=True, exist_ok=True)
+    dataset.save_to_disk(str(out))
+    card = data_card(result, config)
+    card["rules"] = [
+        {
+            "rule": s.name,
+            "label": s.label,
+            "used": s.use,
+            "fires": s.fired,
+            "precision": round(s.precision, 3),
+            "recall": round(s.recall, 3),
+        }
+        for s in result.rule_scores
+    ]
+    (out / "data_card.json").write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
+    rule_table = format_rule_table(result.rule_scores)
+    card_text = format_card(card)
+    if readme is not None:
+        replace_between_markers(readme, "rule-table", rule_table)
+        replace_between_markers(readme, "data-card", card_text)
+    return card, f"{rule_table}\n\n{card_text}\n\nBuilt in {card['seconds']} s; dataset saved to {out}"

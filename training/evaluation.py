@@ -1,0 +1,213 @@
+"""``quoteframe evaluate``: score a shipped model folder on the dev gold set and the held-out split.
+
+The model card quotes these numbers, so they come from the files users run (the ONNX model through
+:class:`quoteframe.Classifier`), not from the PyTorch checkpoint they were exported from.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from quoteframe.labels import DIRECT_QUOTE, LABELS
+from quoteframe.training.metrics import EvalReport, evaluate_predictions
+
+#: A system under evaluation: rows (text, previous, inside_quote) in, labels and optional probabilities out.
+System = Callable[[Sequence[dict]], tuple[list[str], np.ndarray | None]]
+
+
+@dataclass
+class SetResult:
+    """Every figure of one system on one labelled set."""
+
+    name: str
+    report: EvalReport
+    probabilities: np.ndarray | None = field(repr=False, default=None)
+    predicted: list[str] = field(repr=False, default_factory=list)
+
+
+def classifier_system(classifier) -> System:
+    """Wrap a :class:`quoteframe.Classifier` as a :data:`System`."""
+
+    def run(rows: Sequence[dict]) -> tuple[list[str], np.ndarray]:
+        predictions = classifier.predict(
+            [r["text"] for r in rows],
+            context=[r.get("previous", "") for r in rows],
+            inside_quote=[bool(r.get("inside_quote", False)) for r in rows],
+        )
+        return [p.label for p in predictions], np.array([p.probabilities for p in predictions])
+
+    return run
+
+
+def score(system: System, rows: Sequence[dict], name: str) -> SetResult:
+    predicted, probabilities = system(rows)
+    report = evaluate_predictions([r["label"] for r in rows], predicted, probabilities)
+    return SetResult(name, report, probabilities, predicted)
+
+
+def loaded_framing_quotes(rows: Sequence[dict], predicted: Sequence[str]) -> dict:
+    """How the quotes that the gold file marks ``framing: loaded`` fare: still labelled as quotes?"""
+    picked = [i for i, r in enumerate(rows) if r["label"] == DIRECT_QUOTE and r.get("framing") == "loaded"]
+    hits = sum(predicted[i] == DIRECT_QUOTE for i in picked)
+    return {
+        "n": len(picked),
+        "predicted_direct_quote": hits,
+        "recall": hits / len(picked) if picked else None,
+        "predicted": {label: sum(predicted[i] == label for i in picked) for label in LABELS},
+    }
+
+
+def confident_errors(rows: Sequence[dict], result: SetResult, top: int = 20) -> list[dict]:
+    """The ``top`` wrong predictions the model was surest of: the first place to read for failure modes."""
+    if result.probabilities is None:
+        return []
+    wrong = [i for i, r in enumerate(rows) if result.predicted[i] != r["label"]]
+    wrong.sort(key=lambda i: -float(result.probabilities[i].max()))
+    return [
+        {
+            "id": rows[i].get("id", str(i)),
+            "text": rows[i]["text"],
+            "gold": rows[i]["label"],
+            "predicted": result.predicted[i],
+            "confidence": round(float(result.probabilities[i].max()), 4),
+            "evidence": rows[i].get("evidence"),
+        }
+        for i in wrong[:top]
+    ]
+
+
+def plot_confusion(report: EvalReport, path: Path, title: str) -> None:
+    """Confusion matrix as a PNG: rows gold, columns predicted."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    matrix = np.array(report.confusion)
+    fig, ax = plt.subplots(figsize=(5.2, 4.4))
+    ax.imshow(matrix, cmap="Blues")
+    short = [label.replace("_", "\n") for label in LABELS]
+    ax.set_xticks(range(len(LABELS)), short)
+    ax.set_yticks(range(len(LABELS)), short)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("gold")
+    for (row, col), value in np.ndenumerate(matrix):
+        color = "white" if value > matrix.max() / 2 else "black"
+        ax.text(col, row, str(value), ha="center", va="center", color=color)
+    ax.set_title(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def plot_reliability(rows: Sequence[dict], result: SetResult, path: Path, bins: int = 10) -> None:
+    """Reliability diagram: accuracy against confidence of the top label, with the ECE in the title."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    probabilities = result.probabilities
+    confidence = probabilities.max(axis=1)
+    correct = np.array([result.predicted[i] == r["label"] for i, r in enumerate(rows)])
+    edges = np.linspace(0, 1, bins + 1)
+    centers, accuracy, counts = [], [], []
+    for low, high in itertools.pairwise(edges):
+        in_bin = (confidence > low) & (confidence <= high)
+        if in_bin.any():
+            centers.append(confidence[in_bin].mean())
+            accuracy.append(correct[in_bin].mean())
+            counts.append(int(in_bin.sum()))
+    fig, ax = plt.subplots(figsize=(4.8, 4.4))
+    ax.plot([0, 1], [0, 1], linestyle="--", color="grey", label="perfect calibration")
+    ax.plot(centers, accuracy, marker="o", label="model")
+    for x, y, n in zip(centers, accuracy, counts, strict=True):
+        ax.annotate(str(n), (x, y), textcoords="offset points", xytext=(0, 6), ha="center", fontsize=7)
+    ax.set_xlabel("confidence of the predicted label")
+    ax.set_ylabel("accuracy")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1.05)
+    ax.set_title(f"{result.name}: ECE {result.report.ece:.3f}")
+    ax.legend(loc="upper left")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def write_report(
+    out_dir: Path,
+    model_results: Sequence[tuple[Sequence[dict], SetResult]],
+    baselines: Sequence[tuple[str, str, EvalReport]],
+    framing: dict,
+    system_name: str = "quoteframe (int8 ONNX)",
+) -> str:
+    """Write plots, ``report.json`` and ``report.txt`` to ``out_dir``; return the text report."""
+    from quoteframe.training.baselines import format_results
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    table, _ = format_results([(system_name, r.name, r.report) for _, r in model_results] + list(baselines))
+    sections = [table, ""]
+    payload: dict = {"system": system_name, "sets": {}, "baselines": [], "loaded_framing_quotes": framing}
+    for rows, result in model_results:
+        slug = result.name.replace(" ", "_").replace("(", "").replace(")", "")
+        plot_confusion(result.report, out_dir / f"confusion_{slug}.png", f"{system_name}\n{result.name}")
+        plot_reliability(rows, result, out_dir / f"reliability_{slug}.png")
+        sections += [result.report.format_table(f"{system_name} on {result.name}"), ""]
+        payload["sets"][result.name] = {
+            "metrics": result.report.to_dict(),
+            "most_confident_errors": confident_errors(rows, result),
+        }
+    payload["baselines"] = [{"system": s, "set": n, "metrics": r.to_dict()} for s, n, r in baselines]
+    sections.append(
+        f"quotes with loaded framing ({model_results[0][1].name}): {framing['predicted_direct_quote']} of "
+        f"{framing['n']} labelled direct_quote; predicted: {framing['predicted']}"
+    )
+    first_rows, first = model_results[0]
+    sections += ["", f"20 most confident errors ({first.name}):"]
+    sections += [
+        f"  {e['confidence']:.3f} gold={e['gold']} predicted={e['predicted']}: {e['text'][:160]}"
+        for e in confident_errors(first_rows, first)
+    ]
+    text = "\n".join(sections)
+    (out_dir / "report.txt").write_text(text + "\n", encoding="utf-8")
+    (out_dir / "report.json").write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
+    return text
+
+
+def evaluate_model(
+    model_dir: Path | None,
+    gold_path: Path,
+    out_dir: Path,
+    dataset_dir: Path | None = None,
+    corpora_root: Path | None = None,
+    with_baselines: bool = True,
+) -> str:
+    """Score the model folder on dev gold (and the held-out hand rows), next to the baselines."""
+    from quoteframe.classifier import Classifier
+    from quoteframe.training.gold import read_gold
+
+    system = classifier_system(Classifier.load(model_dir))
+    dev_rows = read_gold(gold_path)
+    results = [(dev_rows, score(system, dev_rows, "dev gold"))]
+    have_dataset = dataset_dir is not None and (dataset_dir / "dataset_dict.json").is_file()
+    if have_dataset:
+        from datasets import load_from_disk
+
+        heldout = [r for r in load_from_disk(str(dataset_dir))["heldout"] if r["label_quality"] == "hand"]
+        if heldout:
+            results.append((heldout, score(system, heldout, "heldout (hand rows)")))
+    baselines = []
+    if with_baselines and have_dataset:
+        from quoteframe.training.baselines import run_baselines
+
+        baselines = [
+            b for b in run_baselines(dataset_dir, gold_path.parent, corpora_root) if b[1] != "heldout (all rows)"
+        ]
+    framing = loaded_framing_quotes(dev_rows, results[0][1].predicted)
+    return write_report(out_dir, results, baselines, framing)

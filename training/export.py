@@ -1,0 +1,326 @@
+"""Turn a training run into a serving model folder: ONNX export, int8 quantization and quality gates.
+
+Steps: export the checkpoint to ONNX fp32 (eager attention, so onnxruntime's optimizer can fuse it),
+build a second graph with the transformer optimizer, quantize both to dynamic int8 per channel, time
+the two int8 graphs and keep the faster (on some CPUs the fused graph is slower), then check on the dev
+gold sentences that nothing was lost on the way:
+
+- fp32 ONNX vs PyTorch: largest probability difference at most :data:`MAX_PROBABILITY_DIFF`;
+- int8 vs fp32 ONNX: macro-F1 against the gold labels drops by at most :data:`MAX_F1_DROP`;
+- int8 vs fp32 ONNX: the same label on at least :data:`MIN_AGREEMENT` of the sentences.
+
+Model, tokenizer and manifest are written only when every gate passes, so a failed export never
+replaces a working model folder.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import statistics
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnxruntime
+import torch
+from sklearn.metrics import f1_score
+from transformers import AutoModelForSequenceClassification
+
+from quoteframe.batching import length_batches, pad_batch
+from quoteframe.classifier import create_session, softmax
+from quoteframe.encoding import EncodedPair, PairEncoder
+from quoteframe.inputs import model_pair
+from quoteframe.labels import LABEL_TO_ID, LABELS
+from quoteframe.manifest import MODEL_FILE, TOKENIZER_FILE, Manifest, sha256_file, write_manifest
+from quoteframe.training.gold import read_gold
+
+DEFAULT_GOLD = Path("../shared/gold/dev.jsonl")
+#: Used when neither the caller nor the run's recorded config gives a max_length.
+DEFAULT_MAX_LENGTH = 128
+#: Sub-folder of a run folder that may hold the checkpoint (otherwise the run folder itself holds it).
+CHECKPOINT_SUBDIR = "checkpoint"
+RUN_FILE = "run.json"
+ONNX_OPSET = 17
+INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids")
+
+MAX_PROBABILITY_DIFF = 1e-4
+MAX_F1_DROP = 0.01
+MIN_AGREEMENT = 0.99
+#: Timing passes over the gold inputs per int8 graph; the median decides which graph ships.
+TIMING_REPEATS = 3
+#: Threads for the timing; the serving target is a 2-core machine.
+TIMING_THREADS = 2
+BATCH_SIZE = 64
+
+
+@dataclass(frozen=True)
+class Gate:
+    """One export check: the measured value, the limit, and whether the value respects it."""
+
+    name: str
+    value: float
+    limit: float
+    passed: bool
+
+    def describe(self) -> str:
+        """One line for the console: ``PASS name: value (limit ...)``."""
+        return f"{'PASS' if self.passed else 'FAIL'} {self.name}: {self.value:.6g} (limit {self.limit:g})"
+
+
+@dataclass(frozen=True)
+class ExportReport:
+    """What an export measured and wrote."""
+
+    out_dir: Path
+    gates: tuple[Gate, ...]
+    graph: str
+    seconds_per_pass: dict[str, float]
+    fused_operators: dict[str, int]
+    gold_sentences: int
+    manifest: Manifest | None = field(default=None)
+
+
+class ExportGateError(RuntimeError):
+    """At least one gate failed; ``report`` holds every gate so all of them can be shown."""
+
+    def __init__(self, report: ExportReport) -> None:
+        failed = ", ".join(gate.name for gate in report.gates if not gate.passed)
+        super().__init__(f"export gates failed: {failed}; nothing was written to {report.out_dir}")
+        self.report = report
+
+
+def find_checkpoint(run_dir: Path) -> Path:
+    """The checkpoint folder of a run: ``run_dir/checkpoint`` if present, else ``run_dir`` itself."""
+    for candidate in (run_dir / CHECKPOINT_SUBDIR, run_dir):
+        if (candidate / "config.json").is_file():
+            if not (candidate / TOKENIZER_FILE).is_file():
+                raise FileNotFoundError(f"{candidate / TOKENIZER_FILE}: the checkpoint has no fast tokenizer")
+            return candidate
+    raise FileNotFoundError(f"{run_dir}: no checkpoint (config.json) in it or in {CHECKPOINT_SUBDIR}/")
+
+
+def read_run_info(run_dir: Path) -> dict[str, Any]:
+    """The run's ``run.json`` (resolved config, data counts, metrics...), or ``{}`` when absent."""
+    path = run_dir / RUN_FILE
+    if not path.is_file():
+        return {}
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path}: not valid JSON: {exc}") from exc
+
+
+def load_torch_model(checkpoint: Path) -> torch.nn.Module:
+    """Load the classifier with plain (eager) attention, the form whose ONNX graph fuses attention."""
+    model = AutoModelForSequenceClassification.from_pretrained(checkpoint, attn_implementation="eager")
+    labels = tuple(model.config.id2label[i] for i in range(model.config.num_labels))
+    if labels != LABELS:
+        raise ValueError(f"{checkpoint}: id2label {list(labels)} differs from {list(LABELS)}")
+    return model.eval()
+
+
+def export_fp32(model: torch.nn.Module, path: Path) -> None:
+    """Export to ONNX with dynamic batch and sequence axes (TorchScript exporter, kept for fusability)."""
+    example = pad_batch([EncodedPair(ids=[101, 102, 102], type_ids=[0, 0, 1], truncated=False)] * 2)
+    axes = {name: {0: "batch", 1: "sequence"} for name in INPUT_NAMES}
+    with torch.inference_mode():
+        torch.onnx.export(
+            model,
+            (),
+            str(path),
+            kwargs={name: torch.from_numpy(example[name]) for name in INPUT_NAMES},
+            input_names=list(INPUT_NAMES),
+            output_names=["logits"],
+            dynamic_axes={**axes, "logits": {0: "batch"}},
+            opset_version=ONNX_OPSET,
+            dynamo=False,
+        )
+
+
+def optimize_fp32(model: torch.nn.Module, source: Path, target: Path) -> dict[str, int]:
+    """Write onnxruntime's transformer-optimized graph; return its fused operator counts."""
+    from onnxruntime.transformers.optimizer import optimize_model
+
+    optimized = optimize_model(
+        str(source),
+        model_type="bert",
+        num_heads=model.config.num_attention_heads,
+        hidden_size=model.config.hidden_size,
+    )
+    optimized.save_model_to_file(str(target))
+    return {name: int(count) for name, count in optimized.get_fused_operator_statistics().items() if count}
+
+
+def quantize_int8(source: Path, target: Path) -> None:
+    """Dynamic int8 quantization with per-channel weight scales (faster here than per-tensor)."""
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    # The optimizer's fused operators (com.microsoft domain) defeat ONNX shape inference; their
+    # outputs are float tensors, which is what the quantizer needs to be told.
+    quantize_dynamic(
+        str(source),
+        str(target),
+        per_channel=True,
+        weight_type=QuantType.QInt8,
+        extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
+    )
+
+
+def batches_of(encoded: list[EncodedPair]) -> list[tuple[np.ndarray, dict[str, np.ndarray]]]:
+    """Length-sorted padded batches with the input indices they hold, shared by every model compared."""
+    return [
+        (index, pad_batch([encoded[i] for i in index]))
+        for index in length_batches([len(pair.ids) for pair in encoded], BATCH_SIZE)
+    ]
+
+
+def onnx_probabilities(session: onnxruntime.InferenceSession, batches, count: int) -> np.ndarray:
+    """Probabilities in input order from an onnxruntime session."""
+    out = np.zeros((count, len(LABELS)), dtype=np.float64)
+    for index, feed in batches:
+        out[index] = softmax(session.run(["logits"], feed)[0])
+    return out
+
+
+def torch_probabilities(model: torch.nn.Module, batches, count: int) -> np.ndarray:
+    """Probabilities in input order from the PyTorch model, on exactly the ONNX inputs."""
+    out = np.zeros((count, len(LABELS)), dtype=np.float64)
+    with torch.inference_mode():
+        for index, feed in batches:
+            logits = model(**{name: torch.from_numpy(feed[name]) for name in INPUT_NAMES}).logits
+            out[index] = softmax(logits.numpy())
+    return out
+
+
+def seconds_per_pass(session: onnxruntime.InferenceSession, batches) -> float:
+    """Median wall time of one pass over all batches."""
+    timings = []
+    for _ in range(TIMING_REPEATS):
+        start = time.perf_counter()
+        for _, feed in batches:
+            session.run(["logits"], feed)
+        timings.append(time.perf_counter() - start)
+    return statistics.median(timings)
+
+
+def macro_f1(gold: np.ndarray, probabilities: np.ndarray) -> float:
+    """Macro-F1 over the three labels (a label absent from gold and predictions scores 0)."""
+    return float(
+        f1_score(gold, probabilities.argmax(axis=1), labels=list(range(len(LABELS))), average="macro", zero_division=0)
+    )
+
+
+def check_gates(torch_p: np.ndarray, fp32_p: np.ndarray, int8_p: np.ndarray, gold: np.ndarray) -> tuple[Gate, ...]:
+    """Compute the three gates on the gold sentences."""
+    difference = float(np.abs(fp32_p - torch_p).max())
+    f1_drop = macro_f1(gold, fp32_p) - macro_f1(gold, int8_p)
+    agreement = float((int8_p.argmax(axis=1) == fp32_p.argmax(axis=1)).mean())
+    return (
+        Gate("max |p(fp32 ONNX) - p(PyTorch)|", difference, MAX_PROBABILITY_DIFF, difference <= MAX_PROBABILITY_DIFF),
+        Gate("macro-F1 drop int8 vs fp32", f1_drop, MAX_F1_DROP, f1_drop <= MAX_F1_DROP),
+        Gate("label agreement int8 vs fp32", agreement, MIN_AGREEMENT, agreement >= MIN_AGREEMENT),
+    )
+
+
+@dataclass(frozen=True)
+class Graphs:
+    """The ONNX files of one export, by graph kind (``plain`` or ``optimized``)."""
+
+    fp32: dict[str, Path]
+    int8: dict[str, Path]
+    fused_operators: dict[str, int]
+
+
+def build_graphs(model: torch.nn.Module, work: Path) -> Graphs:
+    """Write the plain and optimized fp32 graphs into ``work`` and the int8 version of each."""
+    fp32 = {"plain": work / "plain.onnx", "optimized": work / "optimized.onnx"}
+    export_fp32(model, fp32["plain"])
+    fused = optimize_fp32(model, fp32["plain"], fp32["optimized"])
+    int8 = {name: work / f"{name}.int8.onnx" for name in fp32}
+    for name, path in fp32.items():
+        quantize_int8(path, int8[name])
+    return Graphs(fp32, int8, fused)
+
+
+def fastest_int8(graphs: Graphs, batches) -> tuple[str, dict[str, float]]:
+    """The int8 graph kind that runs ``batches`` fastest on :data:`TIMING_THREADS`, and every timing."""
+    timing = {
+        name: seconds_per_pass(create_session(path, TIMING_THREADS), batches) for name, path in graphs.int8.items()
+    }
+    return min(timing, key=timing.__getitem__), timing
+
+
+def install(files: dict[str, Path], out_dir: Path) -> None:
+    """Copy files into ``out_dir`` under their final names, each through a temporary name then a rename."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name, source in files.items():
+        partial = out_dir / f".{name}.partial"
+        shutil.copyfile(source, partial)
+        os.replace(partial, out_dir / name)
+
+
+def export_model(
+    run_dir: Path,
+    out_dir: Path = Path("models"),
+    gold_path: Path = DEFAULT_GOLD,
+    max_length: int | None = None,
+) -> ExportReport:
+    """Export the run in ``run_dir`` to the model folder ``out_dir``; raise :class:`ExportGateError` on a gate.
+
+    ``max_length`` defaults to the run's recorded ``config.max_length``, else :data:`DEFAULT_MAX_LENGTH`.
+    """
+    run_dir, out_dir = Path(run_dir), Path(out_dir)
+    checkpoint = find_checkpoint(run_dir)
+    run_info = read_run_info(run_dir)
+    recorded = run_info.get("config", {})
+    max_length = max_length or int(recorded.get("max_length", DEFAULT_MAX_LENGTH))
+    model = load_torch_model(checkpoint)
+    encoder = PairEncoder.from_file(checkpoint / TOKENIZER_FILE, max_length)
+
+    rows = read_gold(gold_path)
+    if not rows:
+        raise ValueError(f"{gold_path}: no gold rows to check the export on")
+    encoded = encoder.encode([model_pair(r["text"], r["previous"], r["inside_quote"]) for r in rows])
+    gold = np.array([LABEL_TO_ID[r["label"]] for r in rows])
+    batches = batches_of(encoded)
+    torch_p = torch_probabilities(model, batches, len(rows))
+
+    with tempfile.TemporaryDirectory(prefix="quoteframe-export-") as scratch:
+        graphs = build_graphs(model, Path(scratch))
+        graph, timing = fastest_int8(graphs, batches)
+        fused = graphs.fused_operators
+        int8_path = graphs.int8[graph]
+        fp32_p = onnx_probabilities(create_session(graphs.fp32[graph]), batches, len(rows))
+        int8_p = onnx_probabilities(create_session(int8_path), batches, len(rows))
+        gates = check_gates(torch_p, fp32_p, int8_p, gold)
+        report = ExportReport(out_dir, gates, graph, timing, fused, len(rows))
+        if not all(gate.passed for gate in gates):
+            raise ExportGateError(report)
+        install({MODEL_FILE: int8_path, TOKENIZER_FILE: checkpoint / TOKENIZER_FILE}, out_dir)
+
+    manifest = Manifest(
+        labels=LABELS,
+        max_length=max_length,
+        base_model=str(recorded.get("base_model", model.config.name_or_path)),
+        files={name: sha256_file(out_dir / name) for name in (MODEL_FILE, TOKENIZER_FILE)},
+        export={
+            "graph": graph,
+            "optimizer": {"used": graph == "optimized", "fused_operators": fused},
+            "quantization": "onnxruntime quantize_dynamic, int8 weights per channel",
+            "seconds_per_gold_pass_int8": timing,
+            "timing_threads": TIMING_THREADS,
+            "opset": ONNX_OPSET,
+            "gold": {"path": gold_path.name, "sentences": len(rows)},
+            "gates": [asdict(gate) for gate in gates],
+            "versions": {"torch": torch.__version__, "onnxruntime": onnxruntime.__version__},
+        },
+        training=run_info,
+    )
+    write_manifest(out_dir, manifest)
+    return ExportReport(out_dir, gates, graph, timing, fused, len(rows), manifest)

@@ -1,0 +1,102 @@
+"""Scores for three-way sentence labels, shared by the baselines, training and the model card.
+
+Everything is computed with scikit-learn so that every number in the project comes from one
+well-tested implementation; this module only fixes the label order and the report's shape.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from sklearn.metrics import confusion_matrix, f1_score, precision_recall_fscore_support
+
+from quoteframe.labels import LABELS
+
+
+@dataclass(frozen=True)
+class ClassScores:
+    """Precision, recall, F1 and support of one label."""
+
+    precision: float
+    recall: float
+    f1: float
+    support: int
+
+
+@dataclass(frozen=True)
+class EvalReport:
+    """Scores of one system on one labelled set."""
+
+    n: int
+    macro_f1: float
+    accuracy: float
+    per_class: dict[str, ClassScores]
+    #: rows = gold label, columns = predicted label, both in ``LABELS`` order
+    confusion: list[list[int]]
+    #: expected calibration error; ``None`` when the system gives no probabilities
+    ece: float | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def format_table(self, title: str = "") -> str:
+        """A plain-text report: per-class scores, macro-F1 and the confusion matrix."""
+        width = max(len(label) for label in LABELS)
+        lines = [title] if title else []
+        lines.append(f"{'label':<{width}}  precision  recall     f1  support")
+        for label in LABELS:
+            s = self.per_class[label]
+            lines.append(f"{label:<{width}}  {s.precision:9.3f}  {s.recall:6.3f}  {s.f1:5.3f}  {s.support:7d}")
+        ece = "" if self.ece is None else f"  ECE {self.ece:.3f}"
+        lines.append(f"macro-F1 {self.macro_f1:.3f}  accuracy {self.accuracy:.3f}  n {self.n}{ece}")
+        lines.append("confusion (rows gold, columns predicted): " + " / ".join(LABELS))
+        lines.extend(f"{label:<{width}}  " + " ".join(f"{c:6d}" for c in row) for label, row in zip(
+            LABELS, self.confusion, strict=True))
+        return "\n".join(lines)
+
+
+def expected_calibration_error(probabilities: np.ndarray, gold: np.ndarray, bins: int = 10) -> float:
+    """ECE of the top-label confidence over equal-width bins (Guo et al., 2017)."""
+    confidence = probabilities.max(axis=1)
+    correct = probabilities.argmax(axis=1) == gold
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    ece = 0.0
+    for low, high in itertools.pairwise(edges):
+        in_bin = (confidence > low) & (confidence <= high)
+        if in_bin.any():
+            ece += in_bin.mean() * abs(correct[in_bin].mean() - confidence[in_bin].mean())
+    return float(ece)
+
+
+def evaluate_predictions(
+    gold: Sequence[str], predicted: Sequence[str], probabilities: np.ndarray | None = None
+) -> EvalReport:
+    """Score predicted labels (and optionally per-label probabilities in ``LABELS`` order) against gold."""
+    if len(gold) != len(predicted):
+        raise ValueError(f"{len(gold)} gold labels but {len(predicted)} predictions")
+    unknown = (set(gold) | set(predicted)) - set(LABELS)
+    if unknown:
+        raise ValueError(f"unknown labels: {sorted(unknown)}")
+    labels = list(LABELS)
+    precision, recall, f1, support = precision_recall_fscore_support(
+        gold, predicted, labels=labels, zero_division=0
+    )
+    per_class = {
+        label: ClassScores(float(p), float(r), float(f), int(s))
+        for label, p, r, f, s in zip(labels, precision, recall, f1, support, strict=True)
+    }
+    ece = None
+    if probabilities is not None:
+        gold_ids = np.array([labels.index(label) for label in gold])
+        ece = expected_calibration_error(np.asarray(probabilities, dtype=float), gold_ids)
+    return EvalReport(
+        n=len(gold),
+        macro_f1=float(f1_score(gold, predicted, labels=labels, average="macro", zero_division=0)),
+        accuracy=float(np.mean(np.asarray(gold) == np.asarray(predicted))) if len(gold) else 0.0,
+        per_class=per_class,
+        confusion=confusion_matrix(gold, predicted, labels=labels).tolist(),
+        ece=ece,
+    )

@@ -1,0 +1,210 @@
+"""Fine-tune a transformer encoder on the built dataset, selecting the epoch by dev-gold macro-F1."""
+
+from __future__ import annotations
+
+import json
+import math
+import platform
+import random
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from datasets import load_from_disk
+from tqdm.auto import tqdm
+from transformers import AutoModelForSequenceClassification, AutoTokenizer, get_linear_schedule_with_warmup
+
+from quoteframe.encoding import PairEncoder
+from quoteframe.labels import LABEL_TO_ID, LABELS
+from quoteframe.training.base_model import resolve_base_model
+from quoteframe.training.config import TrainConfig
+from quoteframe.training.gold import read_gold
+from quoteframe.training.metrics import evaluate_predictions
+from quoteframe.training.torch_inference import encode_pairs, predict_proba, row_pairs
+
+RUN_FILE = "run.json"
+MODEL_FOLDER = "checkpoint"
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    torch.cuda.manual_seed_all(seed)
+
+
+def git_commit() -> str:
+    """The commit the code ran from, marked ``-dirty`` when the tree had uncommitted changes."""
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return commit + ("-dirty" if dirty else "")
+
+
+def hardware() -> str:
+    if torch.cuda.is_available():
+        return f"cuda: {torch.cuda.get_device_name(0)}"
+    return f"cpu: {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads"
+
+
+def class_weights(labels: list[int], scheme: str) -> torch.Tensor:
+    """Loss weights per class, normalised to mean 1 over the training rows."""
+    counts = np.bincount(labels, minlength=len(LABELS)).astype(float)
+    if scheme == "none":
+        weights = np.ones(len(LABELS))
+    else:
+        weights = counts.sum() / np.maximum(counts, 1.0)
+        if scheme == "sqrt_inverse":
+            weights = np.sqrt(weights)
+    weights = weights / (weights * counts).sum() * counts.sum()
+    return torch.tensor(weights, dtype=torch.float32)
+
+
+def length_grouped_batches(lengths: list[int], batch_size: int, rng: random.Random) -> list[list[int]]:
+    """Shuffled batches of rows of similar length: far less padding than random batches, still random."""
+    order = list(range(len(lengths)))
+    rng.shuffle(order)
+    chunk = batch_size * 50
+    batches = []
+    for start in range(0, len(order), chunk):
+        part = sorted(order[start : start + chunk], key=lambda i: lengths[i])
+        batches.extend(part[i : i + batch_size] for i in range(0, len(part), batch_size))
+    rng.shuffle(batches)
+    return batches
+
+
+class Trainer:
+    """One training run: data, model, loop, model selection and the run record."""
+
+    def __init__(self, config: TrainConfig) -> None:
+        self.config = config
+        self.device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        if config.num_threads:
+            torch.set_num_threads(config.num_threads)
+        seed_everything(config.seed)
+        self.base_path = resolve_base_model(config.base_model)
+        self.tokenizer = AutoTokenizer.from_pretrained(self.base_path)
+        self.encoder = PairEncoder.from_file(self.base_path / "tokenizer.json", config.max_length)
+        self.model = AutoModelForSequenceClassification.from_pretrained(
+            self.base_path,
+            num_labels=len(LABELS),
+            id2label=dict(enumerate(LABELS)),
+            label2id=LABEL_TO_ID,
+            attn_implementation="eager",
+            dtype=torch.float32,
+        ).to(self.device)
+        if config.freeze_embeddings:
+            self.model.get_input_embeddings().weight.requires_grad_(False)
+        self.train_rows, self.heldout_rows, self.data_card = self._load_dataset()
+        self.dev_rows = read_gold(config.gold_dev)
+
+    def _load_dataset(self) -> tuple[list[dict], list[dict], dict]:
+        dataset = load_from_disk(str(self.config.dataset))
+        weights = self.config.quality_weights
+        train = [r for r in dataset["train"] if weights.get(r["label_quality"], 0.0) > 0]
+        if self.config.max_train_rows:
+            train = random.Random(self.config.seed).sample(train, min(len(train), self.config.max_train_rows))
+        heldout = list(dataset["heldout"]) if "heldout" in dataset else []
+        card_path = Path(self.config.dataset) / "data_card.json"
+        card = json.loads(card_path.read_text()) if card_path.is_file() else {}
+        return train, heldout, card
+
+    def _pairs(self, rows: list[dict]) -> list[tuple[str, str]]:
+        return row_pairs(rows, self.config.use_context)
+
+    def evaluate(self, rows: list[dict]) -> tuple[dict, np.ndarray]:
+        probs = predict_proba(self.model, self.encoder, self._pairs(rows))
+        predicted = [LABELS[i] for i in probs.argmax(axis=1)]
+        report = evaluate_predictions([r["label"] for r in rows], predicted, probs)
+        return report.to_dict(), probs
+
+    def run(self) -> Path:
+        cfg = self.config
+        out = Path(cfg.output_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        pairs = self._pairs(self.train_rows)
+        labels = [LABEL_TO_ID[r["label"]] for r in self.train_rows]
+        sample_w = [cfg.quality_weights[r["label_quality"]] for r in self.train_rows]
+        lengths = [len(a) + len(b) for a, b in pairs]
+        loss_fn = torch.nn.CrossEntropyLoss(
+            weight=class_weights(labels, cfg.class_weighting).to(self.device),
+            reduction="none",
+            label_smoothing=cfg.label_smoothing,
+        )
+        steps_per_epoch = math.ceil(len(pairs) / cfg.batch_size)
+        optimizer = torch.optim.AdamW(
+            [p for p in self.model.parameters() if p.requires_grad], lr=cfg.learning_rate, weight_decay=cfg.weight_decay
+        )
+        total = steps_per_epoch * cfg.epochs
+        scheduler = get_linear_schedule_with_warmup(optimizer, int(cfg.warmup_ratio * total), total)
+        rng = random.Random(cfg.seed)
+        history, best_f1, best_epoch, stale = [], -1.0, 0, 0
+        started = time.time()
+        for epoch in range(1, cfg.epochs + 1):
+            self.model.train()
+            running, seen = 0.0, 0
+            batches = length_grouped_batches(lengths, cfg.batch_size, rng)
+            bar = tqdm(batches, desc=f"epoch {epoch}/{cfg.epochs}", unit="batch")
+            for index in bar:
+                batch = encode_pairs(self.encoder, [pairs[i] for i in index])
+                logits = self.model(**{k: v.to(self.device) for k, v in batch.items()}).logits
+                target = torch.tensor([labels[i] for i in index], device=self.device)
+                weight = torch.tensor([sample_w[i] for i in index], device=self.device)
+                loss = (loss_fn(logits, target) * weight).sum() / weight.sum()
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
+                optimizer.step()
+                scheduler.step()
+                optimizer.zero_grad(set_to_none=True)
+                running += loss.item() * len(index)
+                seen += len(index)
+                bar.set_postfix(loss=f"{running / seen:.4f}")
+            dev, _ = self.evaluate(self.dev_rows)
+            entry = {"epoch": epoch, "train_loss": running / seen, "dev_macro_f1": dev["macro_f1"],
+                     "dev_f1": {k: v["f1"] for k, v in dev["per_class"].items()},
+                     "elapsed_s": round(time.time() - started, 1)}
+            history.append(entry)
+            tqdm.write(json.dumps(entry))
+            if dev["macro_f1"] > best_f1:
+                best_f1, best_epoch, stale = dev["macro_f1"], epoch, 0
+                self.model.save_pretrained(out / MODEL_FOLDER)
+                self.tokenizer.save_pretrained(out / MODEL_FOLDER)
+            else:
+                stale += 1
+                if cfg.early_stopping_patience and stale >= cfg.early_stopping_patience:
+                    tqdm.write(f"early stop: no dev gain for {stale} epochs")
+                    break
+        self.model = AutoModelForSequenceClassification.from_pretrained(
+            out / MODEL_FOLDER, attn_implementation="eager"
+        ).to(self.device)
+        dev, _ = self.evaluate(self.dev_rows)
+        heldout = self.evaluate(self.heldout_rows)[0] if self.heldout_rows else None
+        record = {
+            "config": json.loads(cfg.model_dump_json()),
+            "base_model_path_name": self.base_path.name,
+            "git_commit": git_commit(),
+            "seed": cfg.seed,
+            "hardware": hardware(),
+            "torch": torch.__version__,
+            "train_rows": len(self.train_rows),
+            "data_card": self.data_card,
+            "history": history,
+            "best_epoch": best_epoch,
+            "train_seconds": round(time.time() - started, 1),
+            "dev_metrics": dev,
+            "heldout_metrics": heldout,
+        }
+        (out / RUN_FILE).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+        return out
+
+
+def train(config: TrainConfig) -> Path:
+    """Train as ``config`` says and return the run folder (``model/`` checkpoint + ``run.json``)."""
+    return Trainer(config).run()
