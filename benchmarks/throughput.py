@@ -21,7 +21,6 @@ import argparse
 import json
 import os
 import platform
-import resource
 import shutil
 import statistics
 import subprocess
@@ -128,6 +127,8 @@ def bucketed_batches(encoded: list[EncodedPair], size: int) -> list[dict[str, np
 
 
 def torch_runner(model: torch.nn.Module, batches: list[dict[str, np.ndarray]]) -> Callable[[], None]:
+    """One pass of the PyTorch model over prepared batches (model time only)."""
+
     def run() -> None:
         with torch.inference_mode():
             for feed in batches:
@@ -137,6 +138,7 @@ def torch_runner(model: torch.nn.Module, batches: list[dict[str, np.ndarray]]) -
 
 
 def onnx_runner(path: Path, batches: list[dict[str, np.ndarray]]) -> Callable[[], None]:
+    """One pass of an ONNX graph over prepared batches, with the Classifier's session settings."""
     session = create_session(path, THREADS)
 
     def run() -> None:
@@ -202,14 +204,19 @@ def score_peak_memory(model_dir: Path, work: Path, pairs: list[tuple[str, str, b
         return "skipped: `quoteframe score` is not available in this install"
     archive = work / "archive.jsonl"
     articles = write_archive(archive, pairs, gigabytes)
-    command = [quoteframe, "score", str(archive), "-o", str(work / "scored"), "--no-progress", "--threads", "2"]
+    # /usr/bin/time reports the peak of its own child; this process's rusage of children would also
+    # count pages a forked child shares with this (large) process before it execs.
+    timer = shutil.which("time", path="/usr/bin:/bin")
+    if timer is None:
+        return "skipped: /usr/bin/time is not installed"
+    command = [timer, "-f", "%M", quoteframe, "score", str(archive), "-o", str(work / "scored"), "--no-progress"]
     env = {**os.environ, "QUOTEFRAME_MODEL": str(model_dir)}
     start = time.perf_counter()
-    result = subprocess.run(command, capture_output=True, text=True, env=env)
+    result = subprocess.run([*command, "--threads", str(THREADS)], capture_output=True, text=True, env=env)
     seconds = time.perf_counter() - start
     if result.returncode != 0:
         return f"failed: {result.stderr.strip()[-500:]}"
-    peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    peak_mib = int(result.stderr.strip().splitlines()[-1]) / 1024
     size_mb = archive.stat().st_size / 1e6
     return f"{peak_mib:.0f} MiB peak RSS on {size_mb:.0f} MB ({articles} articles) in {seconds:.0f} s"
 

@@ -7,6 +7,9 @@ from typing import BinaryIO
 
 import click
 
+#: BABE's biased-word lexicon, relative to the corpora root; the rules baseline uses it beside the guideline's list.
+BABE_LEXICON = Path("babe/data/bias_word_lexicon.xlsx")
+
 
 def require_train_extra() -> None:
     """Fail with an install hint when a training-side command runs on the serving-only install."""
@@ -107,7 +110,7 @@ def data_baselines(dataset_dir: Path, gold_dir: Path, corpora_root: Path, readme
 
     try:
         results = run_baselines(
-            dataset_dir, gold_dir, corpora_root, corpora_root / "babe" / "data" / "bias_word_lexicon.xlsx"
+            dataset_dir, gold_dir / "dev.jsonl", corpora_root, corpora_root / BABE_LEXICON
         )
     except (OSError, ValueError) as err:
         raise click.ClickException(str(err)) from err
@@ -153,9 +156,16 @@ def evaluate(model_dir: Path | None, gold_path: Path, dataset_dir: Path, corpora
              baselines: bool) -> None:
     """Score a model folder: macro-F1, per-class scores, confusion, calibration, baselines, top errors."""
     require_train_extra()
+    from quoteframe.manifest import ModelFolderError
     from quoteframe.training.evaluation import evaluate_model
 
-    click.echo(evaluate_model(model_dir, gold_path, out_dir, dataset_dir, corpora_root, baselines))
+    try:
+        report = evaluate_model(
+            model_dir, gold_path, out_dir, dataset_dir, corpora_root, baselines, corpora_root / BABE_LEXICON
+        )
+    except (ModelFolderError, OSError, ValueError) as err:
+        raise click.ClickException(str(err)) from err
+    click.echo(report)
     click.echo(f"\nplots and report.json written to {out_dir}")
 
 

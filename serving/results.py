@@ -26,10 +26,6 @@ class Prediction:
         """Probability of the predicted label."""
         return self.probabilities[LABELS.index(self.label)]
 
-    def probability_of(self, label: str) -> float:
-        """Probability the model gives ``label``."""
-        return self.probabilities[LABELS.index(label)]
-
     def to_dict(self) -> dict[str, Any]:
         """Return ``{"label", "probabilities": {label: p}, "flags": [...]}``."""
         return {

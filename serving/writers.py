@@ -54,7 +54,6 @@ ARTICLE_SCHEMA = pa.schema(
     ]
 )
 
-TABLES: dict[str, pa.Schema] = {"sentences": SENTENCE_SCHEMA, "articles": ARTICLE_SCHEMA}
 
 
 def part_path(work_dir: Path, number: int, table: str, fmt: str) -> Path:

@@ -74,7 +74,7 @@ def test_run_baselines_scores_dev_and_heldout(tmp_path: Path) -> None:
         for k, (text, _, label) in enumerate(SENTENCES)
     ]
     (tmp_path / "dev.jsonl").write_text("".join(json.dumps(row) + "\n" for row in dev), encoding="utf-8")
-    results = run_baselines(tmp_path / "ds", tmp_path, corpora_root=None, babe_lexicon=None)
+    results = run_baselines(tmp_path / "ds", tmp_path / "dev.jsonl", corpora_root=None, babe_lexicon=None)
     systems = {system for system, _, _ in results}
     assert systems == {"rules (guideline lexicon)", "tfidf+logreg (hand rows)", "tfidf+logreg (all rows)"}
     scores = {(system, eval_set): report for system, eval_set, report in results}
@@ -98,6 +98,6 @@ def test_dev_set_tracks_a_quotation_across_sentences(tmp_path: Path) -> None:
     ]
     dev = [{"id": f"a#{k}", "article": "a", "text": t, "label": label} for k, (t, label) in enumerate(rows)]
     (tmp_path / "dev.jsonl").write_text("".join(json.dumps(r) + "\n" for r in dev), encoding="utf-8")
-    eval_set = dev_set(tmp_path)
+    eval_set = dev_set(tmp_path / "dev.jsonl")
     assert eval_set.inside_quote == [False, False, True]
     assert eval_set.labels == [label for _, label in rows]

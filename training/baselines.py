@@ -98,8 +98,8 @@ class EvalSet:
     labels: list[str]
 
 
-def dev_set(gold_dir: Path, corpora_root: Path | None = None) -> EvalSet:
-    """``dev.jsonl`` with the splitter's quotation state over each article in order.
+def dev_set(gold_path: Path, corpora_root: Path | None = None) -> EvalSet:
+    """A gold file (``dev.jsonl``) with the splitter's quotation state over each article in order.
 
     Paragraph starts come from the PolNeAR dev texts when ``corpora_root`` holds them (a quotation
     left open at a paragraph end continues only into a paragraph that opens with a mark); otherwise
@@ -108,7 +108,7 @@ def dev_set(gold_dir: Path, corpora_root: Path | None = None) -> EvalSet:
     from quoteframe.training.dataset import article_context
     from quoteframe.training.loaders import gold_articles, load_gold, load_polnear
 
-    grouped = gold_articles(load_gold(gold_dir / "dev.jsonl"))
+    grouped = gold_articles(load_gold(gold_path))
     starts_by_id: dict[str, bool] = {}
     polnear_dev = corpora_root / "polnear" if corpora_root is not None else None
     if polnear_dev is not None and (polnear_dev / "data" / "dev" / "text").is_dir():
@@ -136,7 +136,7 @@ def heldout_sets(heldout) -> list[EvalSet]:
 
 
 def run_baselines(
-    dataset_dir: Path, gold_dir: Path, corpora_root: Path | None, babe_lexicon: Path | None = None
+    dataset_dir: Path, gold_path: Path, corpora_root: Path | None, babe_lexicon: Path | None = None
 ) -> list[tuple[str, str, EvalReport]]:
     """Score every baseline on dev gold and the heldout split: ``(system, eval set, report)`` triples."""
     from datasets import load_from_disk
@@ -144,7 +144,7 @@ def run_baselines(
     from quoteframe.training.lexicon import load_babe_lexicon
 
     dataset = load_from_disk(str(dataset_dir))
-    sets = [dev_set(gold_dir, corpora_root), *heldout_sets(dataset["heldout"])]
+    sets = [dev_set(gold_path, corpora_root), *heldout_sets(dataset["heldout"])]
     systems: list[tuple[str, object]] = [("rules (guideline lexicon)", ())]
     if babe_lexicon is not None and babe_lexicon.exists():
         systems.append(("rules (guideline + BABE lexicon)", load_babe_lexicon(babe_lexicon)))

@@ -187,6 +187,7 @@ def evaluate_model(
     dataset_dir: Path | None = None,
     corpora_root: Path | None = None,
     with_baselines: bool = True,
+    babe_lexicon: Path | None = None,
 ) -> str:
     """Score the model folder on dev gold (and the held-out hand rows), next to the baselines."""
     from quoteframe.classifier import Classifier
@@ -207,7 +208,7 @@ def evaluate_model(
         from quoteframe.training.baselines import run_baselines
 
         baselines = [
-            b for b in run_baselines(dataset_dir, gold_path.parent, corpora_root) if b[1] != "heldout (all rows)"
+            b for b in run_baselines(dataset_dir, gold_path, corpora_root, babe_lexicon) if b[1] != "heldout (all rows)"
         ]
     framing = loaded_framing_quotes(dev_rows, results[0][1].predicted)
     return write_report(out_dir, results, baselines, framing)

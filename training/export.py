@@ -57,6 +57,9 @@ TIMING_REPEATS = 3
 TIMING_THREADS = 2
 BATCH_SIZE = 64
 
+#: Padded model inputs with the input positions of their rows, in the order the models run them.
+Batches = list[tuple[np.ndarray, dict[str, np.ndarray]]]
+
 
 @dataclass(frozen=True)
 class Gate:
@@ -172,7 +175,7 @@ def quantize_int8(source: Path, target: Path) -> None:
     )
 
 
-def batches_of(encoded: list[EncodedPair]) -> list[tuple[np.ndarray, dict[str, np.ndarray]]]:
+def batches_of(encoded: list[EncodedPair]) -> Batches:
     """Length-sorted padded batches with the input indices they hold, shared by every model compared."""
     return [
         (index, pad_batch([encoded[i] for i in index]))
@@ -180,7 +183,7 @@ def batches_of(encoded: list[EncodedPair]) -> list[tuple[np.ndarray, dict[str, n
     ]
 
 
-def onnx_probabilities(session: onnxruntime.InferenceSession, batches, count: int) -> np.ndarray:
+def onnx_probabilities(session: onnxruntime.InferenceSession, batches: Batches, count: int) -> np.ndarray:
     """Probabilities in input order from an onnxruntime session."""
     out = np.zeros((count, len(LABELS)), dtype=np.float64)
     for index, feed in batches:
@@ -188,7 +191,7 @@ def onnx_probabilities(session: onnxruntime.InferenceSession, batches, count: in
     return out
 
 
-def torch_probabilities(model: torch.nn.Module, batches, count: int) -> np.ndarray:
+def torch_probabilities(model: torch.nn.Module, batches: Batches, count: int) -> np.ndarray:
     """Probabilities in input order from the PyTorch model, on exactly the ONNX inputs."""
     out = np.zeros((count, len(LABELS)), dtype=np.float64)
     with torch.inference_mode():
@@ -198,7 +201,7 @@ def torch_probabilities(model: torch.nn.Module, batches, count: int) -> np.ndarr
     return out
 
 
-def seconds_per_pass(session: onnxruntime.InferenceSession, batches) -> float:
+def seconds_per_pass(session: onnxruntime.InferenceSession, batches: Batches) -> float:
     """Median wall time of one pass over all batches."""
     timings = []
     for _ in range(TIMING_REPEATS):
@@ -248,7 +251,7 @@ def build_graphs(model: torch.nn.Module, work: Path) -> Graphs:
     return Graphs(fp32, int8, fused)
 
 
-def fastest_int8(graphs: Graphs, batches) -> tuple[str, dict[str, float]]:
+def fastest_int8(graphs: Graphs, batches: Batches) -> tuple[str, dict[str, float]]:
     """The int8 graph kind that runs ``batches`` fastest on :data:`TIMING_THREADS`, and every timing."""
     timing = {
         name: seconds_per_pass(create_session(path, TIMING_THREADS), batches) for name, path in graphs.int8.items()

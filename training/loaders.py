@@ -27,7 +27,6 @@ log = logging.getLogger(__name__)
 CORPORA: tuple[str, ...] = ("basil", "babe", "polnear", "newssd", "bbc")
 
 OPENING_MARKS = '"“«„'
-CLOSING_MARKS = '"”»'
 _DOUBLE_MARK = re.compile(r"[\"“”«»„]")
 
 

@@ -1,0 +1,59 @@
+"""``quoteframe evaluate`` scores the ONNX model folder and writes its report, plots and top errors."""
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+from sklearn.metrics import f1_score
+
+from quoteframe import Classifier
+from quoteframe.cli import main
+from quoteframe.labels import LABELS
+from quoteframe.training.evaluation import evaluate_model, loaded_framing_quotes
+from quoteframe.training.gold import read_gold
+
+
+def test_report_matches_the_classifier_on_the_same_rows(tmp_path: Path, tiny_model_dir: Path, tiny_gold: Path) -> None:
+    text = evaluate_model(tiny_model_dir, tiny_gold, tmp_path / "out", with_baselines=False)
+    payload = json.loads((tmp_path / "out" / "report.json").read_text())
+    metrics = payload["sets"]["dev gold"]["metrics"]
+
+    rows = read_gold(tiny_gold)
+    predictions = Classifier.load(tiny_model_dir).predict(
+        [r["text"] for r in rows], context=[r["previous"] for r in rows], inside_quote=[r["inside_quote"] for r in rows]
+    )
+    gold = [r["label"] for r in rows]
+    predicted = [p.label for p in predictions]
+    assert metrics["macro_f1"] == f1_score(gold, predicted, average="macro", labels=list(LABELS), zero_division=0)
+    assert metrics["n"] == len(rows)
+    errors = payload["sets"]["dev gold"]["most_confident_errors"]
+    assert len(errors) == sum(g != p for g, p in zip(gold, predicted, strict=True))
+    confidences = [e["confidence"] for e in errors]
+    assert confidences == sorted(confidences, reverse=True)
+    for name in ("confusion_dev_gold.png", "reliability_dev_gold.png", "report.txt"):
+        assert (tmp_path / "out" / name).stat().st_size > 0
+    assert "macro-F1" in text
+
+
+def test_loaded_framing_quotes_are_counted_apart() -> None:
+    rows = [
+        {"label": "direct_quote", "framing": "loaded"},
+        {"label": "direct_quote", "framing": "loaded"},
+        {"label": "direct_quote", "framing": "neutral"},
+        {"label": "loaded_paraphrase"},
+    ]
+    predicted = ["direct_quote", "loaded_paraphrase", "neutral_paraphrase", "loaded_paraphrase"]
+    summary = loaded_framing_quotes(rows, predicted)
+    assert summary["n"] == 2
+    assert summary["predicted_direct_quote"] == 1
+    assert summary["recall"] == 0.5
+    assert summary["predicted"]["loaded_paraphrase"] == 1
+
+
+def test_cli_reports_a_missing_model_folder_cleanly(tmp_path: Path, tiny_gold: Path) -> None:
+    result = CliRunner().invoke(
+        main, ["evaluate", "--model", str(tmp_path / "nope"), "--gold", str(tiny_gold), "--out", str(tmp_path / "o")]
+    )
+    assert result.exit_code == 1
+    assert "nope" in result.output
+    assert "Traceback" not in result.output
