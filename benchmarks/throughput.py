@@ -43,7 +43,8 @@ from quoteframe.labels import LABELS
 from quoteframe.manifest import MODEL_FILE, TOKENIZER_FILE, Manifest, sha256_file, write_manifest
 from quoteframe.sentences import quote_context
 from quoteframe.training.base_model import resolve_base_model
-from quoteframe.training.export import batches_of, build_graphs, fastest_int8, find_checkpoint, install
+from quoteframe.training.export import build_graphs, fastest_int8, find_checkpoint, install
+from quoteframe.training.torch_inference import batches_of
 
 REPO = Path(__file__).resolve().parents[1]
 THREADS = 2

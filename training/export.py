@@ -31,20 +31,21 @@ import torch
 from sklearn.metrics import f1_score
 from transformers import AutoModelForSequenceClassification
 
-from quoteframe.batching import length_batches, pad_batch
+from quoteframe.batching import pad_batch
 from quoteframe.classifier import create_session, softmax
 from quoteframe.encoding import EncodedPair, PairEncoder
 from quoteframe.inputs import model_pair
 from quoteframe.labels import LABEL_TO_ID, LABELS
 from quoteframe.manifest import MODEL_FILE, TOKENIZER_FILE, Manifest, sha256_file, write_manifest
 from quoteframe.training.gold import read_gold
+from quoteframe.training.torch_inference import Batches, batches_of, torch_probabilities
+from quoteframe.training.train import MODEL_FOLDER as CHECKPOINT_SUBDIR
+from quoteframe.training.train import RUN_FILE
 
 DEFAULT_GOLD = Path("../shared/gold/dev.jsonl")
 #: Used when neither the caller nor the run's recorded config gives a max_length.
 DEFAULT_MAX_LENGTH = 128
 #: Sub-folder of a run folder that may hold the checkpoint (otherwise the run folder itself holds it).
-CHECKPOINT_SUBDIR = "checkpoint"
-RUN_FILE = "run.json"
 ONNX_OPSET = 17
 INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids")
 
@@ -55,10 +56,7 @@ MIN_AGREEMENT = 0.99
 TIMING_REPEATS = 3
 #: Threads for the timing; the serving target is a 2-core machine.
 TIMING_THREADS = 2
-BATCH_SIZE = 64
 
-#: Padded model inputs with the input positions of their rows, in the order the models run them.
-Batches = list[tuple[np.ndarray, dict[str, np.ndarray]]]
 
 
 @dataclass(frozen=True)
@@ -175,29 +173,11 @@ def quantize_int8(source: Path, target: Path) -> None:
     )
 
 
-def batches_of(encoded: list[EncodedPair]) -> Batches:
-    """Length-sorted padded batches with the input indices they hold, shared by every model compared."""
-    return [
-        (index, pad_batch([encoded[i] for i in index]))
-        for index in length_batches([len(pair.ids) for pair in encoded], BATCH_SIZE)
-    ]
-
-
 def onnx_probabilities(session: onnxruntime.InferenceSession, batches: Batches, count: int) -> np.ndarray:
     """Probabilities in input order from an onnxruntime session."""
     out = np.zeros((count, len(LABELS)), dtype=np.float64)
     for index, feed in batches:
         out[index] = softmax(session.run(["logits"], feed)[0])
-    return out
-
-
-def torch_probabilities(model: torch.nn.Module, batches: Batches, count: int) -> np.ndarray:
-    """Probabilities in input order from the PyTorch model, on exactly the ONNX inputs."""
-    out = np.zeros((count, len(LABELS)), dtype=np.float64)
-    with torch.inference_mode():
-        for index, feed in batches:
-            logits = model(**{name: torch.from_numpy(feed[name]) for name in INPUT_NAMES}).logits
-            out[index] = softmax(logits.numpy())
     return out
 
 

@@ -1,4 +1,9 @@
-"""Batched PyTorch inference over model-ready rows, for dev scoring during training and export checks."""
+"""PyTorch inference on exactly the inputs serving builds, for dev scoring in training and export checks.
+
+Pairs are encoded by serving's :class:`~quoteframe.encoding.PairEncoder` and padded by
+:func:`~quoteframe.batching.pad_batch`, so PyTorch, ONNX fp32 and ONNX int8 are compared on the
+same token ids that :class:`~quoteframe.Classifier` feeds the shipped model.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +12,15 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from quoteframe.encoding import PairEncoder
+from quoteframe.batching import length_batches, pad_batch
+from quoteframe.classifier import softmax
+from quoteframe.encoding import EncodedPair, PairEncoder
 from quoteframe.inputs import model_pair
+from quoteframe.labels import LABELS
+
+#: Padded model inputs with the input positions of their rows, length-sorted.
+Batches = list[tuple[np.ndarray, dict[str, np.ndarray]]]
+BATCH_SIZE = 64
 
 
 def row_pairs(rows: Sequence[dict], use_context: bool = True) -> list[tuple[str, str]]:
@@ -18,30 +30,30 @@ def row_pairs(rows: Sequence[dict], use_context: bool = True) -> list[tuple[str,
     return [model_pair(r["text"], r.get("previous", ""), bool(r.get("inside_quote", False))) for r in rows]
 
 
-def encode_pairs(encoder: PairEncoder, pairs: Sequence[tuple[str, str]], pad_id: int = 0) -> dict[str, torch.Tensor]:
-    """Tokenize pairs exactly as serving does (same encoder), padded to the longest in the batch."""
-    encoded = encoder.encode(pairs)
-    width = max(len(e.ids) for e in encoded)
-    ids = torch.full((len(encoded), width), pad_id, dtype=torch.long)
-    types = torch.zeros((len(encoded), width), dtype=torch.long)
-    mask = torch.zeros((len(encoded), width), dtype=torch.long)
-    for row, e in enumerate(encoded):
-        ids[row, : len(e.ids)] = torch.tensor(e.ids)
-        types[row, : len(e.ids)] = torch.tensor(e.type_ids)
-        mask[row, : len(e.ids)] = 1
-    return {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
+def to_tensors(feed: dict[str, np.ndarray], device: torch.device | str = "cpu") -> dict[str, torch.Tensor]:
+    """A padded numpy batch as torch tensors on ``device``."""
+    return {name: torch.from_numpy(array).to(device) for name, array in feed.items()}
 
 
-@torch.inference_mode()
-def predict_proba(model, encoder: PairEncoder, pairs: Sequence[tuple[str, str]], batch_size: int = 64) -> np.ndarray:
-    """Class probabilities in ``LABELS`` order; batches are length-sorted so padding stays small."""
+def batches_of(encoded: Sequence[EncodedPair], batch_size: int = BATCH_SIZE) -> Batches:
+    """Length-sorted padded batches with the input indices they hold, shared by every model compared."""
+    return [
+        (index, pad_batch([encoded[i] for i in index]))
+        for index in length_batches([len(pair.ids) for pair in encoded], batch_size)
+    ]
+
+
+def torch_probabilities(model: torch.nn.Module, batches: Batches, count: int) -> np.ndarray:
+    """Probabilities in input order (``LABELS`` order per row) from the PyTorch model."""
     model.eval()
-    order = sorted(range(len(pairs)), key=lambda i: len(pairs[i][0]) + len(pairs[i][1]))
-    out = np.zeros((len(pairs), model.config.num_labels), dtype=np.float64)
     device = next(model.parameters()).device
-    for start in range(0, len(order), batch_size):
-        index = order[start : start + batch_size]
-        batch = encode_pairs(encoder, [pairs[i] for i in index])
-        logits = model(**{k: v.to(device) for k, v in batch.items()}).logits.float()
-        out[index] = torch.softmax(logits, dim=-1).cpu().numpy()
+    out = np.zeros((count, len(LABELS)), dtype=np.float64)
+    with torch.inference_mode():
+        for index, feed in batches:
+            out[index] = softmax(model(**to_tensors(feed, device)).logits.float().cpu().numpy())
     return out
+
+
+def predict_proba(model: torch.nn.Module, encoder: PairEncoder, pairs: Sequence[tuple[str, str]]) -> np.ndarray:
+    """Class probabilities of text pairs, in input order."""
+    return torch_probabilities(model, batches_of(encoder.encode(pairs)), len(pairs))

@@ -16,13 +16,14 @@ from datasets import load_from_disk
 from tqdm.auto import tqdm
 from transformers import AutoModelForSequenceClassification, AutoTokenizer, get_linear_schedule_with_warmup
 
+from quoteframe.batching import pad_batch
 from quoteframe.encoding import PairEncoder
 from quoteframe.labels import LABEL_TO_ID, LABELS
 from quoteframe.training.base_model import resolve_base_model
 from quoteframe.training.config import TrainConfig
 from quoteframe.training.gold import read_gold
 from quoteframe.training.metrics import evaluate_predictions
-from quoteframe.training.torch_inference import encode_pairs, predict_proba, row_pairs
+from quoteframe.training.torch_inference import predict_proba, row_pairs, to_tensors
 
 RUN_FILE = "run.json"
 MODEL_FOLDER = "checkpoint"
@@ -153,8 +154,8 @@ class Trainer:
             batches = length_grouped_batches(lengths, cfg.batch_size, rng)
             bar = tqdm(batches, desc=f"epoch {epoch}/{cfg.epochs}", unit="batch")
             for index in bar:
-                batch = encode_pairs(self.encoder, [pairs[i] for i in index])
-                logits = self.model(**{k: v.to(self.device) for k, v in batch.items()}).logits
+                batch = pad_batch(self.encoder.encode([pairs[i] for i in index]))
+                logits = self.model(**to_tensors(batch, self.device)).logits
                 target = torch.tensor([labels[i] for i in index], device=self.device)
                 weight = torch.tensor([sample_w[i] for i in index], device=self.device)
                 loss = (loss_fn(logits, target) * weight).sum() / weight.sum()
