@@ -219,7 +219,12 @@ def score_peak_memory(model_dir: Path, work: Path, pairs: list[tuple[str, str, b
         return f"failed: {result.stderr.strip()[-500:]}"
     peak_mib = int(result.stderr.strip().splitlines()[-1]) / 1024
     size_mb = archive.stat().st_size / 1e6
-    return f"{peak_mib:.0f} MiB peak RSS on {size_mb:.0f} MB ({articles} articles) in {seconds:.0f} s"
+    summary = json.loads((work / "scored" / "summary.json").read_text(encoding="utf-8"))
+    return (
+        f"{peak_mib:.0f} MiB peak RSS on {size_mb:.0f} MB ({articles} articles) in {seconds:.0f} s; "
+        f"{summary['sentences_per_s']:.1f} sentences/s, {summary['articles_per_s']:.2f} articles/s "
+        "(splitting, inference and writing)"
+    )
 
 
 def main() -> None:

@@ -353,13 +353,18 @@ def classify(source: BinaryIO, model_dir: Path | None, fmt: str | None) -> None:
     default=None,
     help="Tokens per input pair (default: the run's config.max_length, else 128).",
 )
-def export(run_dir: Path, out: Path, gold: Path, max_length: int | None) -> None:
+@click.option(
+    "--min-agreement", type=click.FloatRange(0.0, 1.0), default=0.99, show_default=True,
+    help="Least share of gold labels on which int8 must agree with fp32. Lowering it is recorded in the "
+    "manifest's gates; the model card must say so.",
+)
+def export(run_dir: Path, out: Path, gold: Path, max_length: int | None, min_agreement: float) -> None:
     """Export a training run to an int8 ONNX model folder, after checking it against PyTorch on gold."""
     require_train_extra()
     from quoteframe.training.export import ExportGateError, export_model
 
     try:
-        report = export_model(run_dir, out, gold_path=gold, max_length=max_length)
+        report = export_model(run_dir, out, gold_path=gold, max_length=max_length, min_agreement=min_agreement)
     except ExportGateError as err:
         for gate in err.report.gates:
             click.echo(gate.describe())

@@ -199,7 +199,9 @@ def macro_f1(gold: np.ndarray, probabilities: np.ndarray) -> float:
     )
 
 
-def check_gates(torch_p: np.ndarray, fp32_p: np.ndarray, int8_p: np.ndarray, gold: np.ndarray) -> tuple[Gate, ...]:
+def check_gates(
+    torch_p: np.ndarray, fp32_p: np.ndarray, int8_p: np.ndarray, gold: np.ndarray, min_agreement: float = MIN_AGREEMENT
+) -> tuple[Gate, ...]:
     """Compute the three gates on the gold sentences."""
     difference = float(np.abs(fp32_p - torch_p).max())
     f1_drop = macro_f1(gold, fp32_p) - macro_f1(gold, int8_p)
@@ -207,7 +209,7 @@ def check_gates(torch_p: np.ndarray, fp32_p: np.ndarray, int8_p: np.ndarray, gol
     return (
         Gate("max |p(fp32 ONNX) - p(PyTorch)|", difference, MAX_PROBABILITY_DIFF, difference <= MAX_PROBABILITY_DIFF),
         Gate("macro-F1 drop int8 vs fp32", f1_drop, MAX_F1_DROP, f1_drop <= MAX_F1_DROP),
-        Gate("label agreement int8 vs fp32", agreement, MIN_AGREEMENT, agreement >= MIN_AGREEMENT),
+        Gate("label agreement int8 vs fp32", agreement, min_agreement, agreement >= min_agreement),
     )
 
 
@@ -253,6 +255,7 @@ def export_model(
     out_dir: Path = Path("models"),
     gold_path: Path = DEFAULT_GOLD,
     max_length: int | None = None,
+    min_agreement: float = MIN_AGREEMENT,
 ) -> ExportReport:
     """Export the run in ``run_dir`` to the model folder ``out_dir``; raise :class:`ExportGateError` on a gate.
 
@@ -281,7 +284,7 @@ def export_model(
         int8_path = graphs.int8[graph]
         fp32_p = onnx_probabilities(create_session(graphs.fp32[graph]), batches, len(rows))
         int8_p = onnx_probabilities(create_session(int8_path), batches, len(rows))
-        gates = check_gates(torch_p, fp32_p, int8_p, gold)
+        gates = check_gates(torch_p, fp32_p, int8_p, gold, min_agreement)
         report = ExportReport(out_dir, gates, graph, timing, fused, len(rows))
         if not all(gate.passed for gate in gates):
             raise ExportGateError(report)
