@@ -86,6 +86,7 @@ class Trainer:
 
     def __init__(self, config: TrainConfig) -> None:
         self.config = config
+        self.commit = git_commit()  # the code that runs, not whatever is checked out when the run ends
         self.device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
         if config.num_threads:
             torch.set_num_threads(config.num_threads)
@@ -190,7 +191,7 @@ class Trainer:
         record = {
             "config": json.loads(cfg.model_dump_json()),
             "base_model_path_name": self.base_path.name,
-            "git_commit": git_commit(),
+            "git_commit": self.commit,
             "seed": cfg.seed,
             "hardware": hardware(),
             "torch": torch.__version__,
