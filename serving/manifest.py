@@ -37,6 +37,9 @@ class Manifest:
     max_length: int
     base_model: str
     files: dict[str, str]
+    #: whether the model was trained with the previous sentence and quote state as context; when not,
+    #: serving must not give it any (the model never saw a context segment)
+    use_context: bool = True
     export: dict[str, Any] = field(default_factory=dict)
     training: dict[str, Any] = field(default_factory=dict)
     format_version: int = FORMAT_VERSION
@@ -86,6 +89,7 @@ def read_manifest(model_dir: Path) -> Manifest:
             max_length=int(data["max_length"]),
             base_model=str(data["base_model"]),
             files=dict(data["files"]),
+            use_context=bool(data.get("use_context", True)),
             export=dict(data.get("export", {})),
             training=dict(data.get("training", {})),
             format_version=int(data["format_version"]),

@@ -200,3 +200,17 @@ def test_manifest_with_wrong_labels_is_rejected(model_copy: Path) -> None:
     path.write_text(json.dumps(data), encoding="utf-8")
     with pytest.raises(ModelFolderError, match="labels"):
         Classifier.load(model_copy)
+
+
+def test_model_trained_without_context_gets_none(tmp_path: Path, tiny_model_dir: Path) -> None:
+    folder = tmp_path / "model"
+    shutil.copytree(tiny_model_dir, folder)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["use_context"] = False
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    sentence = ["The vote was delayed."]
+    without = Classifier.load(folder)
+    alone = without.predict(sentence)[0].probabilities
+    context = {"context": ['"We will fight this," she said.'], "inside_quote": [True]}
+    assert without.predict(sentence, **context)[0].probabilities == alone
+    assert Classifier.load(tiny_model_dir).predict(sentence, **context)[0].probabilities != alone

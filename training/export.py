@@ -34,11 +34,10 @@ from transformers import AutoModelForSequenceClassification
 from quoteframe.batching import pad_batch
 from quoteframe.classifier import create_session, softmax
 from quoteframe.encoding import EncodedPair, PairEncoder
-from quoteframe.inputs import model_pair
 from quoteframe.labels import LABEL_TO_ID, LABELS
 from quoteframe.manifest import MODEL_FILE, TOKENIZER_FILE, Manifest, sha256_file, write_manifest
 from quoteframe.training.gold import read_gold
-from quoteframe.training.torch_inference import Batches, batches_of, torch_probabilities
+from quoteframe.training.torch_inference import Batches, batches_of, row_pairs, torch_probabilities
 from quoteframe.training.train import MODEL_FOLDER as CHECKPOINT_SUBDIR
 from quoteframe.training.train import RUN_FILE
 
@@ -272,7 +271,8 @@ def export_model(
     rows = read_gold(gold_path)
     if not rows:
         raise ValueError(f"{gold_path}: no gold rows to check the export on")
-    encoded = encoder.encode([model_pair(r["text"], r["previous"], r["inside_quote"]) for r in rows])
+    use_context = bool(recorded.get("use_context", True))
+    encoded = encoder.encode(row_pairs(rows, use_context))
     gold = np.array([LABEL_TO_ID[r["label"]] for r in rows])
     batches = batches_of(encoded)
     torch_p = torch_probabilities(model, batches, len(rows))
@@ -295,6 +295,7 @@ def export_model(
         max_length=max_length,
         base_model=str(recorded.get("base_model", model.config.name_or_path)),
         files={name: sha256_file(out_dir / name) for name in (MODEL_FILE, TOKENIZER_FILE)},
+        use_context=use_context,
         export={
             "graph": graph,
             "optimizer": {"used": graph == "optimized", "fused_operators": fused},
