@@ -6,7 +6,6 @@ The model card quotes these numbers, so they come from the files users run (the 
 
 from __future__ import annotations
 
-import itertools
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -15,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from quoteframe.labels import DIRECT_QUOTE, LABELS
-from quoteframe.training.metrics import EvalReport, evaluate_predictions
+from quoteframe.training.metrics import EvalReport, calibration_bins, evaluate_predictions
 
 #: A system under evaluation: rows (text, previous, inside_quote) in, labels and optional probabilities out.
 System = Callable[[Sequence[dict]], tuple[list[str], np.ndarray | None]]
@@ -113,17 +112,8 @@ def plot_reliability(rows: Sequence[dict], result: SetResult, path: Path, bins: 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    probabilities = result.probabilities
-    confidence = probabilities.max(axis=1)
-    correct = np.array([result.predicted[i] == r["label"] for i, r in enumerate(rows)])
-    edges = np.linspace(0, 1, bins + 1)
-    centers, accuracy, counts = [], [], []
-    for low, high in itertools.pairwise(edges):
-        in_bin = (confidence > low) & (confidence <= high)
-        if in_bin.any():
-            centers.append(confidence[in_bin].mean())
-            accuracy.append(correct[in_bin].mean())
-            counts.append(int(in_bin.sum()))
+    gold = np.array([LABELS.index(r["label"]) for r in rows])
+    centers, accuracy, counts = zip(*calibration_bins(result.probabilities, gold, bins), strict=True)
     fig, ax = plt.subplots(figsize=(4.8, 4.4))
     ax.plot([0, 1], [0, 1], linestyle="--", color="grey", label="perfect calibration")
     ax.plot(centers, accuracy, marker="o", label="model")

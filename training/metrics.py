@@ -58,17 +58,24 @@ class EvalReport:
         return "\n".join(lines)
 
 
-def expected_calibration_error(probabilities: np.ndarray, gold: np.ndarray, bins: int = 10) -> float:
-    """ECE of the top-label confidence over equal-width bins (Guo et al., 2017)."""
+def calibration_bins(
+    probabilities: np.ndarray, gold: np.ndarray, bins: int = 10
+) -> list[tuple[float, float, int]]:
+    """``(mean confidence, accuracy, rows)`` of every non-empty equal-width bin of top-label confidence."""
     confidence = probabilities.max(axis=1)
     correct = probabilities.argmax(axis=1) == gold
-    edges = np.linspace(0.0, 1.0, bins + 1)
-    ece = 0.0
-    for low, high in itertools.pairwise(edges):
+    out = []
+    for low, high in itertools.pairwise(np.linspace(0.0, 1.0, bins + 1)):
         in_bin = (confidence > low) & (confidence <= high)
         if in_bin.any():
-            ece += in_bin.mean() * abs(correct[in_bin].mean() - confidence[in_bin].mean())
-    return float(ece)
+            out.append((float(confidence[in_bin].mean()), float(correct[in_bin].mean()), int(in_bin.sum())))
+    return out
+
+
+def expected_calibration_error(probabilities: np.ndarray, gold: np.ndarray, bins: int = 10) -> float:
+    """ECE of the top-label confidence over equal-width bins (Guo et al., 2017)."""
+    total = len(gold)
+    return float(sum(n / total * abs(acc - conf) for conf, acc, n in calibration_bins(probabilities, gold, bins)))
 
 
 def evaluate_predictions(
