@@ -11,6 +11,16 @@ import click
 BABE_LEXICON = Path("babe/data/bias_word_lexicon.xlsx")
 
 
+#: ``--model``, shared by every command that runs a model folder.
+model_option = click.option(
+    "--model",
+    "model_dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=None,
+    help="Model folder (default: $QUOTEFRAME_MODEL, else the repository's models/).",
+)
+
+
 def require_train_extra() -> None:
     """Fail with an install hint when a training-side command runs on the serving-only install."""
     missing = []
@@ -140,8 +150,7 @@ def train(config_path: Path, overrides: tuple[str, ...]) -> None:
 
 
 @main.command()
-@click.option("--model", "model_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Model folder to score [default: the shipped models/].")
+@model_option
 @click.option("--gold", "gold_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               default=Path("../shared/gold/dev.jsonl"), show_default=True, help="Gold file in the guideline's format.")
 @click.option("--dataset", "dataset_dir", type=click.Path(path_type=Path), default=Path("data/build/dataset"),
@@ -192,13 +201,7 @@ def evaluate(model_dir: Path | None, gold_path: Path, dataset_dir: Path, corpora
     help="Field / column (WARC: header) of the article id (default: id, article_id, doc_id, uid or url; "
     "WARC: WARC-Target-URI, WARC-Record-ID); without one the id is FILE:POSITION.",
 )
-@click.option(
-    "--model",
-    "model_dir",
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-    default=None,
-    help="Model folder (default: $QUOTEFRAME_MODEL, else the repository's models/).",
-)
+@model_option
 @click.option("--batch-size", type=click.IntRange(min=1), default=None, help="Sentences per model call.")
 @click.option(
     "--threads", type=click.IntRange(min=1), default=None, help="onnxruntime threads (default: one per core)."
@@ -271,13 +274,7 @@ def score(
 
 @main.command()
 @click.argument("source", type=click.File("rb"))
-@click.option(
-    "--model",
-    "model_dir",
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-    default=None,
-    help="Model folder (default: $QUOTEFRAME_MODEL, else the repository's models/).",
-)
+@model_option
 @click.option(
     "--format",
     "fmt",
