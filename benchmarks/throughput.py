@@ -35,7 +35,7 @@ import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 from quoteframe import Classifier
-from quoteframe.batching import length_batches, pad_batch
+from quoteframe.batching import pad_batch
 from quoteframe.classifier import DEFAULT_BATCH_SIZE, create_session
 from quoteframe.encoding import EncodedPair, PairEncoder
 from quoteframe.inputs import model_pair
@@ -124,7 +124,7 @@ def input_order_batches(encoded: list[EncodedPair], size: int) -> list[dict[str,
 
 def bucketed_batches(encoded: list[EncodedPair], size: int) -> list[dict[str, np.ndarray]]:
     """The Classifier's batches: length-sorted, each padded to its longest pair."""
-    return [pad_batch([encoded[i] for i in index]) for index in length_batches([len(e.ids) for e in encoded], size)]
+    return [feed for _, feed in batches_of(encoded, size)]
 
 
 def torch_runner(model: torch.nn.Module, batches: list[dict[str, np.ndarray]]) -> Callable[[], None]:

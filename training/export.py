@@ -57,7 +57,6 @@ TIMING_REPEATS = 3
 TIMING_THREADS = 2
 
 
-
 @dataclass(frozen=True)
 class Gate:
     """One export check: the measured value, the limit, and whether the value respects it."""
