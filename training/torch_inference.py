@@ -15,7 +15,7 @@ import torch
 from quoteframe.batching import length_batches, pad_batch
 from quoteframe.classifier import softmax
 from quoteframe.encoding import EncodedPair, PairEncoder
-from quoteframe.inputs import model_pair
+from quoteframe.inputs import ContextMode, model_pair
 from quoteframe.labels import LABELS
 
 #: Padded model inputs with the input positions of their rows, length-sorted.
@@ -23,11 +23,9 @@ Batches = list[tuple[np.ndarray, dict[str, np.ndarray]]]
 BATCH_SIZE = 64
 
 
-def row_pairs(rows: Sequence[dict], use_context: bool = True) -> list[tuple[str, str]]:
+def row_pairs(rows: Sequence[dict], mode: ContextMode = "previous_sentence") -> list[tuple[str, str]]:
     """The model's text pairs for rows with ``text``, ``previous`` and ``inside_quote``."""
-    if not use_context:
-        return [model_pair(r["text"]) for r in rows]
-    return [model_pair(r["text"], r.get("previous", ""), bool(r.get("inside_quote", False))) for r in rows]
+    return [model_pair(r["text"], r.get("previous", ""), bool(r.get("inside_quote", False)), mode) for r in rows]
 
 
 def to_tensors(feed: dict[str, np.ndarray], device: torch.device | str = "cpu") -> dict[str, torch.Tensor]:

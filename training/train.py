@@ -119,7 +119,7 @@ class Trainer:
         return train, heldout, card
 
     def _pairs(self, rows: list[dict]) -> list[tuple[str, str]]:
-        return row_pairs(rows, self.config.use_context)
+        return row_pairs(rows, self.config.context)
 
     def evaluate(self, rows: list[dict]) -> tuple[dict, np.ndarray]:
         probs = predict_proba(self.model, self.encoder, self._pairs(rows))
