@@ -64,23 +64,38 @@ def cpu_summary() -> str:
     return f"CPU: {model or platform.processor()} ({os.cpu_count()} logical cores); {marks}"
 
 
-def basil_pairs(corpora: Path, count: int) -> list[tuple[str, str, bool]]:
-    """``(sentence, previous sentence, inside_quote)`` for the first ``count`` BASIL body sentences."""
+#: An article as BASIL gives it: paragraphs, each a list of sentences.
+Article = list[list[str]]
+
+
+def basil_articles(corpora: Path, count: int) -> list[Article]:
+    """The first BASIL articles, cut so that their body sentences number ``count``."""
     files = sorted((corpora / "basil" / "articles").glob("*/*.json"))
     if not files:
         raise SystemExit(f"no BASIL articles under {corpora / 'basil' / 'articles'}")
-    out: list[tuple[str, str, bool]] = []
+    articles: list[Article] = []
+    left = count
     for path in files:
-        paragraphs = json.loads(path.read_text(encoding="utf-8"))["body-paragraphs"]
-        texts, starts = [], []
-        for paragraph in paragraphs:
-            sentences = [s for s in paragraph if s.strip()]
-            texts.extend(sentences)
-            starts.extend(i == 0 for i in range(len(sentences)))
-        inside = quote_context(texts, starts)
-        out.extend(zip(texts, ["", *texts[:-1]], inside, strict=True))
-        if len(out) >= count:
-            return out[:count]
+        article: Article = []
+        for paragraph in json.loads(path.read_text(encoding="utf-8"))["body-paragraphs"]:
+            sentences = [s for s in paragraph if s.strip()][:left]
+            if sentences:
+                article.append(sentences)
+                left -= len(sentences)
+        if article:
+            articles.append(article)
+        if left <= 0:
+            break
+    return articles
+
+
+def article_pairs(articles: list[Article]) -> list[tuple[str, str, bool]]:
+    """``(sentence, previous sentence, inside_quote)`` for every sentence, in article order."""
+    out: list[tuple[str, str, bool]] = []
+    for article in articles:
+        texts = [sentence for paragraph in article for sentence in paragraph]
+        starts = [i == 0 for paragraph in article for i in range(len(paragraph))]
+        out.extend(zip(texts, ["", *texts[:-1]], quote_context(texts, starts), strict=True))
     return out
 
 
@@ -195,14 +210,14 @@ def cold_start(model_dir: Path, article: Path, repeats: int) -> float:
     return statistics.median(seconds)
 
 
-def write_archive(path: Path, pairs: list[tuple[str, str, bool]], gigabytes: float) -> int:
-    """A JSONL archive of ~``gigabytes`` made of 25-sentence articles cut from the benchmark sentences."""
-    articles = [" ".join(p[0] for p in pairs[i : i + 25]) for i in range(0, len(pairs), 25)]
+def write_archive(path: Path, articles: list[Article], gigabytes: float) -> int:
+    """A JSONL archive of ~``gigabytes``: the benchmark articles over and over, paragraphs kept."""
+    texts = ["\n\n".join(" ".join(paragraph) for paragraph in article) for article in articles]
     target = int(gigabytes * 1e9)
     written = count = 0
     with path.open("w", encoding="utf-8") as handle:
         while written < target:
-            line = json.dumps({"id": f"a{count}", "text": articles[count % len(articles)]}) + "\n"
+            line = json.dumps({"id": f"a{count}", "text": texts[count % len(texts)]}) + "\n"
             handle.write(line)
             written += len(line.encode("utf-8"))
             count += 1
@@ -222,18 +237,20 @@ def memory_kib(pid: int) -> tuple[int, int] | None:
         return None
 
 
-def score_memory(model_dir: Path, work: Path, pairs: list[tuple[str, str, bool]], gigabytes: float) -> str:
+def score_memory(model_dir: Path, work: Path, articles: list[Article], gigabytes: float) -> str:
     """Throughput and memory of ``quoteframe score`` on a generated archive, sampled while it runs."""
     if not Path("/proc/self/status").exists():
         return "skipped: memory is read from /proc, which this system lacks"
     archive = work / "archive.jsonl"
-    articles = write_archive(archive, pairs, gigabytes)
+    written = write_archive(archive, articles, gigabytes)
     command = [console_script(), "score", str(archive), "-o", str(work / "scored"), "--no-progress"]
     env = {**os.environ, "QUOTEFRAME_MODEL": str(model_dir)}
     samples: list[tuple[float, int]] = []
     peak = 0
     start = time.perf_counter()
-    with subprocess.Popen([*command, "--threads", str(THREADS)], stderr=subprocess.PIPE, env=env) as process:
+    with subprocess.Popen(
+        [*command, "--threads", str(THREADS)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env
+    ) as process:
         while process.poll() is None:
             reading = memory_kib(process.pid)
             if reading is not None:
@@ -249,7 +266,7 @@ def score_memory(model_dir: Path, work: Path, pairs: list[tuple[str, str, bool]]
         next((rss for at, rss in samples if at >= seconds * q), samples[-1][1]) / 1024 for q in (0.25, 0.5, 0.75, 1.0)
     ]
     return (
-        f"{archive.stat().st_size / 1e6:.0f} MB ({articles} articles) in {seconds:.0f} s; "
+        f"{archive.stat().st_size / 1e6:.0f} MB ({written} articles) in {seconds:.0f} s; "
         f"{summary['sentences_per_s']:.1f} sentences/s, {summary['articles_per_s']:.2f} articles/s "
         f"(splitting, inference and writing); peak RSS {peak / 1024:.0f} MiB (sampled every 0.5 s); "
         f"RSS at 25/50/75/100% of the run: {' / '.join(f'{q:.0f}' for q in quarters)} MiB"
@@ -270,7 +287,8 @@ def main() -> None:
     torch.set_num_threads(THREADS)
     print(cpu_summary())
     print(f"torch {torch.__version__}, threads {THREADS}, max_length {args.max_length}, batch {args.batch_size}")
-    pairs = basil_pairs(args.corpora, args.sentences)
+    articles = basil_articles(args.corpora, args.sentences)
+    pairs = article_pairs(articles)
     context = context_mode(args.run)
     count = len(pairs)
     with tempfile.TemporaryDirectory(prefix="quoteframe-bench-") as scratch:
@@ -319,7 +337,7 @@ def main() -> None:
             f"\ncold start, quoteframe classify {article.relative_to(REPO)}: {cold_start(model_dir, article, 3):.2f} s"
         )
         if args.score_gb > 0:
-            print(f"quoteframe score: {score_memory(model_dir, work, pairs, args.score_gb)}")
+            print(f"quoteframe score: {score_memory(model_dir, work, articles, args.score_gb)}")
 
 
 if __name__ == "__main__":

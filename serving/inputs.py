@@ -24,9 +24,7 @@ ContextMode = Literal["previous_sentence", "quote_state", "none"]
 CONTEXT_MODES: tuple[str, ...] = get_args(ContextMode)
 
 
-def model_pair(
-    text: str, previous: str = "", inside_quote: bool = False, mode: ContextMode = "previous_sentence"
-) -> tuple[str, str]:
+def model_pair(text: str, previous: str, inside_quote: bool, mode: ContextMode) -> tuple[str, str]:
     """Return ``(sentence, context)`` for the tokenizer's pair encoding under context ``mode``."""
     if mode not in CONTEXT_MODES:
         raise ValueError(f"unknown context mode {mode!r}; expected one of {', '.join(CONTEXT_MODES)}")

@@ -40,7 +40,7 @@ class Manifest:
     files: dict[str, str]
     #: the context the model was trained with (:data:`quoteframe.inputs.ContextMode`); serving must
     #: build the same pair, since a model never shown the previous sentence is misled by it
-    context: str = "previous_sentence"
+    context: str
     export: dict[str, Any] = field(default_factory=dict)
     training: dict[str, Any] = field(default_factory=dict)
     format_version: int = FORMAT_VERSION
@@ -90,7 +90,7 @@ def read_manifest(model_dir: Path) -> Manifest:
             max_length=int(data["max_length"]),
             base_model=str(data["base_model"]),
             files=dict(data["files"]),
-            context=str(data.get("context", "previous_sentence")),
+            context=str(data["context"]),
             export=dict(data.get("export", {})),
             training=dict(data.get("training", {})),
             format_version=int(data["format_version"]),

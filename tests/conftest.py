@@ -86,7 +86,7 @@ def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
         model.save_pretrained(run_dir / "checkpoint")
         tokenizer.save_pretrained(run_dir / "checkpoint")
     run_info = {
-        "config": {"base_model": BASE_MODEL_PACKAGE, "max_length": 64, "seed": 1234},
+        "config": {"base_model": BASE_MODEL_PACKAGE, "max_length": 64, "seed": 1234, "context": "previous_sentence"},
         "data": {"train_rows": 0},
         "dev": {"macro_f1": None},
     }

@@ -23,5 +23,5 @@ def test_each_mode_keeps_only_its_context(mode: str, inside: bool, context: str)
 
 def test_unknown_mode_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown context mode 'paragraph'"):
-        model_pair("Text.", mode="paragraph")
+        model_pair("Text.", "", False, "paragraph")
     assert "quote_state" in CONTEXT_MODES

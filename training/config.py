@@ -33,7 +33,7 @@ class TrainConfig(BaseModel):
     seed: int = 13
     max_length: int = Field(128, ge=16, le=512)
     #: what the model reads besides the sentence (see :data:`quoteframe.inputs.ContextMode`)
-    context: ContextMode = "previous_sentence"
+    context: ContextMode = "quote_state"
     epochs: int = Field(4, ge=1, le=50)
     batch_size: int = Field(32, ge=1, le=1024)
     learning_rate: float = Field(5e-5, gt=0, le=1e-2)

@@ -36,6 +36,7 @@ from quoteframe.classifier import create_session, softmax
 from quoteframe.encoding import EncodedPair, PairEncoder
 from quoteframe.labels import LABEL_TO_ID, LABELS
 from quoteframe.manifest import MODEL_FILE, TOKENIZER_FILE, Manifest, sha256_file, write_manifest
+from quoteframe.training.config import TrainConfig
 from quoteframe.training.gold import read_gold
 from quoteframe.training.torch_inference import Batches, batches_of, row_pairs, torch_probabilities
 from quoteframe.training.train import MODEL_FOLDER as CHECKPOINT_SUBDIR
@@ -277,7 +278,7 @@ def export_model(
     rows = read_gold(gold_path)
     if not rows:
         raise ValueError(f"{gold_path}: no gold rows to check the export on")
-    context = recorded.get("context", "previous_sentence")
+    context = recorded.get("context", TrainConfig.model_fields["context"].default)
     encoded = encoder.encode(row_pairs(rows, context))
     gold = np.array([LABEL_TO_ID[r["label"]] for r in rows])
     batches = batches_of(encoded)

@@ -23,7 +23,7 @@ Batches = list[tuple[np.ndarray, dict[str, np.ndarray]]]
 BATCH_SIZE = 64
 
 
-def row_pairs(rows: Sequence[dict], mode: ContextMode = "previous_sentence") -> list[tuple[str, str]]:
+def row_pairs(rows: Sequence[dict], mode: ContextMode) -> list[tuple[str, str]]:
     """The model's text pairs for rows with ``text``, ``previous`` and ``inside_quote``."""
     return [model_pair(r["text"], r.get("previous", ""), bool(r.get("inside_quote", False)), mode) for r in rows]
 
