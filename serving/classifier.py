@@ -138,7 +138,7 @@ class Classifier:
         return results
 
     def classify_article(self, text: str) -> list[SentenceResult]:
-        """Split an article into sentences and label each, with the previous sentence as context."""
+        """Split an article into sentences and label each, with its quotation state and previous sentence as context."""
         # Imported here: the splitter loads pysbd, which only whole-article callers need.
         from quoteframe.sentences import split_sentences
 
