@@ -1,7 +1,8 @@
 """Serving throughput, cold start and scoring memory, against PyTorch on the same weights and inputs.
 
 Prints sentences/s (median of ``--repeats`` runs) for 2,000 BASIL sentences with the context the
-weights were trained with (the run's ``context`` setting), on 2 threads:
+weights were trained with (the run's ``context`` setting; the training default for the random head), on
+2 threads:
 
 - PyTorch eager fp32, batches of 32 in input order (the naive baseline);
 - PyTorch eager fp32 with the Classifier's length bucketing;
@@ -44,7 +45,7 @@ from quoteframe.labels import LABELS
 from quoteframe.manifest import MODEL_FILE, TOKENIZER_FILE, Manifest, sha256_file, write_manifest
 from quoteframe.sentences import quote_context
 from quoteframe.training.base_model import resolve_base_model
-from quoteframe.training.export import build_graphs, fastest_int8, find_checkpoint, install
+from quoteframe.training.export import build_graphs, fastest_int8, find_checkpoint, install, read_run_info, run_context
 from quoteframe.training.torch_inference import batches_of
 
 REPO = Path(__file__).resolve().parents[1]
@@ -97,14 +98,6 @@ def article_pairs(articles: list[Article]) -> list[tuple[str, str, bool]]:
         starts = [i == 0 for paragraph in article for i in range(len(paragraph))]
         out.extend(zip(texts, ["", *texts[:-1]], quote_context(texts, starts), strict=True))
     return out
-
-
-def context_mode(run: Path | None) -> ContextMode:
-    """The context the run's model was trained with (the random-head build reads the full pair)."""
-    if run is None:
-        return "previous_sentence"
-    config = json.loads((run / "run.json").read_text(encoding="utf-8")).get("config", {})
-    return config.get("context", "previous_sentence")
 
 
 def load_weights(run: Path | None, work: Path) -> Path:
@@ -289,7 +282,7 @@ def main() -> None:
     print(f"torch {torch.__version__}, threads {THREADS}, max_length {args.max_length}, batch {args.batch_size}")
     articles = basil_articles(args.corpora, args.sentences)
     pairs = article_pairs(articles)
-    context = context_mode(args.run)
+    context = run_context(read_run_info(args.run) if args.run is not None else {})
     count = len(pairs)
     with tempfile.TemporaryDirectory(prefix="quoteframe-bench-") as scratch:
         work = Path(scratch)
@@ -330,7 +323,7 @@ def main() -> None:
         print(f"\n{'sentences/s (median of ' + str(args.repeats) + ')':<52}{'sent/s':>9}{'×naive':>9}{'×bucketed':>11}")
         for name, rate in rates.items():
             print(f"{name:<52}{rate:>9.1f}{rate / naive_rate:>9.2f}{rate / bucket_rate:>11.2f}")
-        print(f"(shipped int8 graph: {graph}; fused operators: {graphs.fused_operators})")
+        print(f"(Classifier row: the faster int8 graph here, {graph}; fused operators: {graphs.fused_operators})")
 
         article = REPO / "data" / "samples" / "article.txt"
         print(

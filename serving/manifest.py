@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from quoteframe.inputs import CONTEXT_MODES
+from quoteframe.inputs import CONTEXT_MODES, ContextMode
 from quoteframe.labels import LABELS
 
 FORMAT_VERSION = 1
@@ -40,7 +40,7 @@ class Manifest:
     files: dict[str, str]
     #: the context the model was trained with (:data:`quoteframe.inputs.ContextMode`); serving must
     #: build the same pair, since a model never shown the previous sentence is misled by it
-    context: str
+    context: ContextMode
     export: dict[str, Any] = field(default_factory=dict)
     training: dict[str, Any] = field(default_factory=dict)
     format_version: int = FORMAT_VERSION

@@ -2,7 +2,7 @@
 
 import pytest
 
-from quoteframe.inputs import CONTEXT_MODES, INSIDE_QUOTE_MARKER, model_pair
+from quoteframe.inputs import INSIDE_QUOTE_MARKER, model_pair
 
 PREVIOUS = '"We will fight this," she said.'
 
@@ -24,4 +24,3 @@ def test_each_mode_keeps_only_its_context(mode: str, inside: bool, context: str)
 def test_unknown_mode_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown context mode 'paragraph'"):
         model_pair("Text.", "", False, "paragraph")
-    assert "quote_state" in CONTEXT_MODES

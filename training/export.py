@@ -34,6 +34,7 @@ from transformers import AutoModelForSequenceClassification
 from quoteframe.batching import pad_batch
 from quoteframe.classifier import create_session, softmax
 from quoteframe.encoding import EncodedPair, PairEncoder
+from quoteframe.inputs import ContextMode
 from quoteframe.labels import LABEL_TO_ID, LABELS
 from quoteframe.manifest import MODEL_FILE, TOKENIZER_FILE, Manifest, sha256_file, write_manifest
 from quoteframe.training.config import TrainConfig
@@ -115,6 +116,11 @@ def read_run_info(run_dir: Path) -> dict[str, Any]:
         return json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise ValueError(f"{path}: not valid JSON: {exc}") from exc
+
+
+def run_context(run_info: dict[str, Any]) -> ContextMode:
+    """The context mode a run's model was trained with; a run without that record gets the config default."""
+    return run_info.get("config", {}).get("context", TrainConfig.model_fields["context"].default)
 
 
 def load_torch_model(checkpoint: Path) -> torch.nn.Module:
@@ -278,7 +284,7 @@ def export_model(
     rows = read_gold(gold_path)
     if not rows:
         raise ValueError(f"{gold_path}: no gold rows to check the export on")
-    context = recorded.get("context", TrainConfig.model_fields["context"].default)
+    context = run_context(run_info)
     encoded = encoder.encode(row_pairs(rows, context))
     gold = np.array([LABEL_TO_ID[r["label"]] for r in rows])
     batches = batches_of(encoded)
