@@ -71,13 +71,18 @@ def data() -> None:
 )
 @click.option("--no-weak", is_flag=True, help="Hand labels only: no rule-labelled rows.")
 @click.option(
+    "--labels-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("data/labels"),
+    show_default=True, help="Hand labels kept here by sentence id (data/README.md), added to train.jsonl.",
+)
+@click.option("--no-repo-labels", is_flag=True, help="Leave out the labels of --labels-dir: gold files only.")
+@click.option(
     "--readme", type=click.Path(dir_okay=False, path_type=Path), default=Path("data/README.md"),
     show_default=True, help="Markdown file whose rule-table and data-card blocks are rewritten.",
 )
 @click.option("--progress/--no-progress", default=True, help="Show progress bars on stderr.")
 def data_build(
     corpora_root: Path, corpora: str, gold_dir: Path, out: Path, seed: int, heldout_fraction: float,
-    no_weak: bool, readme: Path, progress: bool,
+    no_weak: bool, labels_dir: Path, no_repo_labels: bool, readme: Path, progress: bool,
 ) -> None:
     """Write the train/heldout dataset, print the rule measurements and the data card."""
     require_train_extra()
@@ -86,7 +91,7 @@ def data_build(
     config = BuildConfig(
         corpora_root=corpora_root, gold_dir=gold_dir, seed=seed, heldout_fraction=heldout_fraction,
         weak_corpora=tuple(name.strip() for name in corpora.split(",") if name.strip()), weak=not no_weak,
-        progress=progress,
+        progress=progress, labels_dir=None if no_repo_labels else labels_dir,
     )
     try:
         _, text = build(config, out, readme)

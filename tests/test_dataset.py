@@ -43,16 +43,20 @@ def test_dedup_prefers_the_hand_copy_and_blocks_dev_sentences() -> None:
     assert dropped == {"duplicate (rule)": 2, "dev gold": 1, "empty (weak)": 1}
 
 
-def test_split_is_by_article_seeded_and_per_corpus() -> None:
+def test_split_is_by_article_seeded_and_stable_when_articles_are_added() -> None:
     rows = [row(f"s{a}-{k}", f"{c}{a}", corpus=c) for c in ("p", "q") for a in range(50) for k in range(3)]
     train, heldout = split_by_article(rows, 0.1, seed=7)
     train_articles = {r["article_id"] for r in train}
     heldout_articles = {r["article_id"] for r in heldout}
     assert not train_articles & heldout_articles
-    assert len(heldout_articles) == 10 and {a[0] for a in heldout_articles} == {"p", "q"}
-    assert len(heldout) == 30  # whole articles move together
+    assert 4 <= len(heldout_articles) <= 18 and {a[0] for a in heldout_articles} == {"p", "q"}
+    assert len(heldout) == 3 * len(heldout_articles)  # whole articles move together
     assert split_by_article(rows, 0.1, seed=7) == (train, heldout)
     assert split_by_article(rows, 0.1, seed=8)[1] != heldout
+    more = rows + [row(f"n{a}", f"p{a}", corpus="p") for a in range(50, 90)]
+    _, heldout_more = split_by_article(more, 0.1, seed=7)
+    assert {r["article_id"] for r in heldout_more} & train_articles == set()
+    assert heldout_articles <= {r["article_id"] for r in heldout_more}
     with pytest.raises(ValueError):
         split_by_article(rows, 1.0, seed=7)
 
@@ -233,3 +237,51 @@ def test_cli_build_reports_a_missing_gold_file(tmp_path: Path) -> None:
     )
     assert result.exit_code != 0
     assert "train.jsonl" in result.output
+
+
+def test_repo_labels_join_the_corpus_text_by_id_and_report_bad_rows(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from datasets import load_from_disk
+
+    from quoteframe.training.repo_labels import text_hash
+
+    corpora, gold = make_tree(tmp_path)
+    weak = "polnear:nyt_2016-01-02_weak"
+    labels = tmp_path / "labels"
+    rows = [
+        {"id": f"{weak}#0", "label": "neutral_paraphrase", "text_sha1": text_hash("weak rallies")},
+        {
+            "id": f"{weak}#1",
+            "label": "direct_quote",
+            "framing": "neutral",
+            "text_sha1": text_hash('"We will win big," weak said.'),
+        },
+        {"id": f"{weak}#2", "label": "loaded_paraphrase", "evidence_span": [5, 13], "text_sha1": "000000000000"},
+        {"id": f"{weak}#9", "label": "neutral_paraphrase", "text_sha1": text_hash("nothing")},
+        {"id": "polnear:nyt_2016-01-01_gold#0", "label": "loaded_paraphrase", "text_sha1": text_hash("gold rallies")},
+        {
+            "id": f"{weak}#2",
+            "label": "loaded_paraphrase",
+            "evidence_span": [5, 13],
+            "text_sha1": text_hash("weak insisted the polls were wrong."),
+        },
+    ]
+    _write(labels / "polnear.jsonl", "".join(json.dumps(r) + "\n" for r in rows) + '{"id": "polnear:x#0"}\n')
+    config = BuildConfig(corpora_root=corpora, gold_dir=gold, weak=False, heldout_fraction=0.0, progress=False,
+                         labels_dir=labels)
+    card, _ = build(config, tmp_path / "ds")
+    by_id = {r["sentence_id"]: r for r in load_from_disk(str(tmp_path / "ds"))["train"].to_list()}
+
+    assert by_id[f"{weak}#0"]["text"] == "weak rallies" and by_id[f"{weak}#0"]["source"] == "repo_labels"
+    assert by_id[f"{weak}#1"]["label"] == "direct_quote" and by_id[f"{weak}#1"]["label_quality"] == "hand"
+    assert by_id[f"{weak}#1"]["previous"] == "weak rallies"
+    assert by_id[f"{weak}#2"]["evidence"] == "insisted"  # rebuilt from its character offsets
+    assert by_id["polnear:nyt_2016-01-01_gold#0"]["label"] == "neutral_paraphrase"  # the gold file wins
+    assert card["settings"]["repo_label_rows"] == {"train": 3, "heldout": 0}
+    assert set(card["inputs"]) == {str(gold / "train.jsonl"), str(gold / "dev.jsonl"), str(labels / "polnear.jsonl")}
+    log = caplog.text
+    assert "polnear.jsonl:3" in log and "changed since it was labelled" in log
+    assert "polnear.jsonl:4" in log and f"no sentence {weak}#9" in log
+    assert "polnear.jsonl:7" in log and "missing label, text_sha1" in log
+    assert "gold labels are kept" in log

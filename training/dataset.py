@@ -12,8 +12,8 @@ sits on both sides; and the train/heldout split is drawn by article, never by se
 
 from __future__ import annotations
 
+import hashlib
 import logging
-import random
 import re
 import time
 import unicodedata
@@ -27,6 +27,7 @@ from tqdm import tqdm
 from quoteframe.labels import LABEL_TO_ID, LABELS
 from quoteframe.sentences import quote_context
 from quoteframe.training.loaders import Article, GoldRow, gold_articles, load_corpus, load_gold
+from quoteframe.training.repo_labels import read_label_files, resolve_labels
 from quoteframe.training.rules import RuleScore, SentenceView, apply_rules, measure_rules, rules_for
 
 log = logging.getLogger(__name__)
@@ -34,6 +35,8 @@ log = logging.getLogger(__name__)
 #: Corpora whose articles feed weak rows by default. BBC has no labels at all, so its rows would rest
 #: on text heuristics alone; it is opt-in (``--corpora ...,bbc``).
 DEFAULT_WEAK_CORPORA: tuple[str, ...] = ("basil", "babe", "polnear")
+#: ``source`` of hand rows whose labels are kept in this repository (``--labels-dir``), not in the gold file
+REPO_LABELS_SOURCE = "repo_labels"
 QUALITY_RANK = {"hand": 0, "corpus": 1, "rule": 2, "model": 3}
 #: Corpora whose units are single sentences: no article context exists.
 SENTENCE_CORPORA = frozenset({"babe", "newssd"})
@@ -65,6 +68,8 @@ class BuildConfig:
     heldout_fraction: float = 0.08
     weak: bool = True
     progress: bool = True
+    #: folder of hand labels kept in this repository by sentence id (``quoteframe.training.repo_labels``)
+    labels_dir: Path | None = None
 
 
 @dataclass
@@ -224,23 +229,33 @@ def deduplicate(rows: Iterable[dict], blocked: Collection[str] = ()) -> tuple[li
 
 
 def split_by_article(rows: Sequence[dict], fraction: float, seed: int) -> tuple[list[dict], list[dict]]:
-    """Seeded article-level split, drawn per corpus so every corpus is represented in ``heldout``."""
+    """Seeded article-level split: an article is held out when a hash of the seed and its id falls under
+    ``fraction``.
+
+    Each article's side depends on nothing but its own id, so labelling more articles never moves an
+    existing one across the split, and models trained before and after stay comparable on the old
+    held-out articles.
+    """
     if not 0.0 <= fraction < 1.0:
         raise ValueError(f"heldout fraction must be in [0, 1), got {fraction}")
-    articles: dict[str, list[str]] = {}
-    for row in rows:
-        corpus_articles = articles.setdefault(row["corpus"], [])
-        if not corpus_articles or corpus_articles[-1] != row["article_id"]:
-            corpus_articles.append(row["article_id"])
-    rng = random.Random(seed)
-    heldout_ids: set[str] = set()
-    for corpus in sorted(articles):
-        ids = sorted(set(articles[corpus]))
-        rng.shuffle(ids)
-        heldout_ids.update(ids[: round(fraction * len(ids))])
-    train = [row for row in rows if row["article_id"] not in heldout_ids]
-    heldout = [row for row in rows if row["article_id"] in heldout_ids]
+    cut = fraction * 2**64
+    held = {
+        row["article_id"]
+        for row in rows
+        if int.from_bytes(hashlib.sha256(f"{seed}:{row['article_id']}".encode()).digest()[:8], "big") < cut
+    }
+    train = [row for row in rows if row["article_id"] not in held]
+    heldout = [row for row in rows if row["article_id"] in held]
     return train, heldout
+
+
+def repo_hand_labels(folder: Path, corpora_root: Path, gold_ids: Collection[str]) -> list[GoldRow]:
+    """Hand labels of ``folder`` whose sentences the gold file does not label already (the gold file wins)."""
+    resolved = resolve_labels(read_label_files(folder), corpora_root)
+    overlap = sum(row.id in gold_ids for row in resolved)
+    if overlap:
+        log.warning("%d labels in %s are for sentences the gold file labels; the gold labels are kept", overlap, folder)
+    return [row for row in resolved if row.id not in gold_ids]
 
 
 def _article_key(article_id: str) -> str:
@@ -255,6 +270,11 @@ def build_rows(config: BuildConfig) -> BuildResult:
     gold_dev = load_gold(config.gold_dir / "dev.jsonl")
     if not gold_train:
         raise ValueError(f"no hand-labelled rows read from {config.gold_dir / 'train.jsonl'}")
+    repo_ids: set[str] = set()
+    if config.labels_dir is not None:
+        repo = repo_hand_labels(config.labels_dir, config.corpora_root, {row.id for row in gold_train})
+        repo_ids = {row.id for row in repo}
+        gold_train += repo
     dev_articles = {_article_key(row.article) for row in gold_dev}
     grouped = {
         article: rows
@@ -293,6 +313,9 @@ def build_rows(config: BuildConfig) -> BuildResult:
                     pairs.append((name, view, gold.label))
 
     rows = hand_rows(grouped, corpus_articles) + weak
+    for row in rows:
+        if row["sentence_id"] in repo_ids:
+            row["source"] = REPO_LABELS_SOURCE
     rows, dropped = deduplicate(rows, blocked={normalise(row.text) for row in gold_dev})
     train, heldout = split_by_article(rows, config.heldout_fraction, config.seed)
     return BuildResult(train, heldout, measure_rules(pairs), dropped, time.perf_counter() - started)
@@ -344,9 +367,23 @@ def data_card(result: BuildResult, config: BuildConfig) -> dict:
             "weak_corpora": list(config.weak_corpora) if config.weak else [],
             "seed": config.seed,
             "heldout_fraction": config.heldout_fraction,
+            "labels_dir": str(config.labels_dir) if config.labels_dir is not None else None,
+            "repo_label_rows": {
+                split: sum(row["source"] == REPO_LABELS_SOURCE for row in rows)
+                for split, rows in (("train", result.train), ("heldout", result.heldout))
+            },
         },
+        "inputs": input_hashes(config),
         "seconds": round(result.seconds, 1),
     }
+
+
+def input_hashes(config: BuildConfig) -> dict[str, str]:
+    """sha256 of each label file the build read, so a run records exactly which labels it learned from."""
+    paths = [config.gold_dir / "train.jsonl", config.gold_dir / "dev.jsonl"]
+    if config.labels_dir is not None:
+        paths += sorted(Path(config.labels_dir).glob("*.jsonl"))
+    return {str(path): hashlib.sha256(path.read_bytes()).hexdigest() for path in paths if path.is_file()}
 
 
 def format_card(card: dict) -> str:
