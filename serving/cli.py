@@ -67,12 +67,12 @@ def data() -> None:
 @click.option("--seed", type=int, default=13, show_default=True, help="Seed of the article-level heldout draw.")
 @click.option(
     "--heldout-fraction", type=click.FloatRange(0.0, 1.0, max_open=True), default=0.08, show_default=True,
-    help="Share of each corpus's articles held out.",
+    help="Share of articles held out (each article drawn by a hash of the seed and its id).",
 )
 @click.option("--no-weak", is_flag=True, help="Hand labels only: no rule-labelled rows.")
 @click.option(
     "--labels-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("data/labels"),
-    show_default=True, help="Hand labels kept here by sentence id (data/README.md), added to train.jsonl.",
+    show_default=True, help="Hand labels kept here by sentence id (data/README.md), used beside train.jsonl.",
 )
 @click.option("--no-repo-labels", is_flag=True, help="Leave out the labels of --labels-dir: gold files only.")
 @click.option(

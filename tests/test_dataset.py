@@ -49,7 +49,7 @@ def test_split_is_by_article_seeded_and_stable_when_articles_are_added() -> None
     train_articles = {r["article_id"] for r in train}
     heldout_articles = {r["article_id"] for r in heldout}
     assert not train_articles & heldout_articles
-    assert 4 <= len(heldout_articles) <= 18 and {a[0] for a in heldout_articles} == {"p", "q"}
+    assert 4 <= len(heldout_articles) <= 18
     assert len(heldout) == 3 * len(heldout_articles)  # whole articles move together
     assert split_by_article(rows, 0.1, seed=7) == (train, heldout)
     assert split_by_article(rows, 0.1, seed=8)[1] != heldout
@@ -239,49 +239,92 @@ def test_cli_build_reports_a_missing_gold_file(tmp_path: Path) -> None:
     assert "train.jsonl" in result.output
 
 
-def test_repo_labels_join_the_corpus_text_by_id_and_report_bad_rows(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
-    from datasets import load_from_disk
+def _labels(folder: Path, rows: list[dict], extra: str = "") -> Path:
+    _write(folder / "labels.jsonl", "".join(json.dumps(r) + "\n" for r in rows) + extra)
+    return folder
 
+
+def _label(sentence_id: str, label: str, text: str, **fields) -> dict:
     from quoteframe.training.repo_labels import text_hash
 
+    return {"id": sentence_id, "label": label, **fields, "text_sha1": text_hash(text)}
+
+
+def _build_with_labels(tmp_path: Path, corpora: Path, gold: Path, labels: Path) -> tuple[dict, dict]:
+    from datasets import load_from_disk
+
+    config = BuildConfig(
+        corpora_root=corpora, gold_dir=gold, weak=False, heldout_fraction=0.0, progress=False, labels_dir=labels
+    )
+    card, _ = build(config, tmp_path / "ds")
+    rows = load_from_disk(str(tmp_path / "ds"))["train"].to_list()
+    return card, {r["sentence_id"]: r for r in rows}
+
+
+def test_repo_labels_join_the_corpus_text_by_id(tmp_path: Path) -> None:
     corpora, gold = make_tree(tmp_path)
     weak = "polnear:nyt_2016-01-02_weak"
-    labels = tmp_path / "labels"
     rows = [
-        {"id": f"{weak}#0", "label": "neutral_paraphrase", "text_sha1": text_hash("weak rallies")},
-        {
-            "id": f"{weak}#1",
-            "label": "direct_quote",
-            "framing": "neutral",
-            "text_sha1": text_hash('"We will win big," weak said.'),
-        },
-        {"id": f"{weak}#2", "label": "loaded_paraphrase", "evidence_span": [5, 13], "text_sha1": "000000000000"},
-        {"id": f"{weak}#9", "label": "neutral_paraphrase", "text_sha1": text_hash("nothing")},
-        {"id": "polnear:nyt_2016-01-01_gold#0", "label": "loaded_paraphrase", "text_sha1": text_hash("gold rallies")},
-        {
-            "id": f"{weak}#2",
-            "label": "loaded_paraphrase",
-            "evidence_span": [5, 13],
-            "text_sha1": text_hash("weak insisted the polls were wrong."),
-        },
+        _label(f"{weak}#0", "neutral_paraphrase", "weak rallies"),
+        _label(f"{weak}#1", "direct_quote", '"We will win big," weak said.', framing="neutral"),
+        _label(f"{weak}#2", "loaded_paraphrase", "weak insisted the polls were wrong.", evidence_span=[5, 13]),
+        _label("babe:SG2#0", "loaded_paraphrase", "Radical leftists pushed the bill.", evidence_span=[0, 7]),
     ]
-    _write(labels / "polnear.jsonl", "".join(json.dumps(r) + "\n" for r in rows) + '{"id": "polnear:x#0"}\n')
-    config = BuildConfig(corpora_root=corpora, gold_dir=gold, weak=False, heldout_fraction=0.0, progress=False,
-                         labels_dir=labels)
-    card, _ = build(config, tmp_path / "ds")
-    by_id = {r["sentence_id"]: r for r in load_from_disk(str(tmp_path / "ds"))["train"].to_list()}
+    card, by_id = _build_with_labels(tmp_path, corpora, gold, _labels(tmp_path / "labels", rows))
 
     assert by_id[f"{weak}#0"]["text"] == "weak rallies" and by_id[f"{weak}#0"]["source"] == "repo_labels"
     assert by_id[f"{weak}#1"]["label"] == "direct_quote" and by_id[f"{weak}#1"]["label_quality"] == "hand"
     assert by_id[f"{weak}#1"]["previous"] == "weak rallies"
     assert by_id[f"{weak}#2"]["evidence"] == "insisted"  # rebuilt from its character offsets
-    assert by_id["polnear:nyt_2016-01-01_gold#0"]["label"] == "neutral_paraphrase"  # the gold file wins
-    assert card["settings"]["repo_label_rows"] == {"train": 3, "heldout": 0}
-    assert set(card["inputs"]) == {str(gold / "train.jsonl"), str(gold / "dev.jsonl"), str(labels / "polnear.jsonl")}
+    assert by_id["babe:SG2#0"]["evidence"] == "Radical" and by_id["babe:SG2#0"]["previous"] == ""
+    assert card["settings"]["repo_label_rows"] == {"train": 4, "heldout": 0}
+    assert set(card["inputs"]) == {
+        str(gold / "train.jsonl"),
+        str(gold / "dev.jsonl"),
+        str(tmp_path / "labels" / "labels.jsonl"),
+    }
+
+
+def test_repo_labels_leave_out_a_whole_article_that_does_not_resolve(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    corpora, gold = make_tree(tmp_path)
+    weak = "polnear:nyt_2016-01-02_weak"
+    rows = [
+        _label(f"{weak}#0", "neutral_paraphrase", "weak rallies"),
+        _label(f"{weak}#1", "direct_quote", "a sentence edited since", framing="neutral"),
+        # out of sentence order: the article's context would be wrong
+        _label(
+            "basil:2014/w_1#p1",
+            "direct_quote",
+            '"This is a good day for the country," she said.',
+            framing="neutral",
+        ),
+        _label("basil:2014/w_1#p0", "neutral_paraphrase", "The senate met on Tuesday."),
+        # the gold file holds this article: the gold labels win, whole
+        _label("polnear:nyt_2016-01-01_gold#0", "loaded_paraphrase", "gold rallies"),
+    ]
+    bad_lines = '{"id": "polnear:x#0"}\n' + json.dumps(
+        _label("babe:SG2#0", "loaded_paraphrase", "Radical leftists pushed the bill.", evidence_span=[7, 3])
+    ) + "\n"
+    labels = _labels(tmp_path / "labels", rows, bad_lines)
+    card, by_id = _build_with_labels(tmp_path, corpora, gold, labels)
+
+    assert not any(r["source"] == "repo_labels" for r in by_id.values())
+    assert f"{weak}#0" not in by_id and "basil:2014/w_1#p0" not in by_id
+    assert by_id["polnear:nyt_2016-01-01_gold#0"]["label"] == "neutral_paraphrase"
+    assert card["dropped"]["repo labels (article left out)"] == 4
+    assert card["dropped"]["repo labels (article in gold file)"] == 1
     log = caplog.text
-    assert "polnear.jsonl:3" in log and "changed since it was labelled" in log
-    assert "polnear.jsonl:4" in log and f"no sentence {weak}#9" in log
-    assert "polnear.jsonl:7" in log and "missing label, text_sha1" in log
+    assert "labels.jsonl:2: sentence polnear:nyt_2016-01-02_weak#1 changed since it was labelled" in log
+    assert "labels.jsonl:3: the article's rows are not in sentence order" in log
+    assert "labels.jsonl:6: missing label, text_sha1" in log
+    assert "labels.jsonl:7: evidence_span [7, 3] is not [start, end]" in log
     assert "gold labels are kept" in log
+
+
+def test_a_missing_labels_folder_is_an_error(tmp_path: Path) -> None:
+    corpora, gold = make_tree(tmp_path)
+    config = BuildConfig(corpora_root=corpora, gold_dir=gold, weak=False, progress=False, labels_dir=tmp_path / "no")
+    with pytest.raises(ValueError, match=r"no \*\.jsonl label files"):
+        build(config, tmp_path / "ds")

@@ -249,13 +249,23 @@ def split_by_article(rows: Sequence[dict], fraction: float, seed: int) -> tuple[
     return train, heldout
 
 
-def repo_hand_labels(folder: Path, corpora_root: Path, gold_ids: Collection[str]) -> list[GoldRow]:
-    """Hand labels of ``folder`` whose sentences the gold file does not label already (the gold file wins)."""
-    resolved = resolve_labels(read_label_files(folder), corpora_root)
-    overlap = sum(row.id in gold_ids for row in resolved)
+def repo_hand_labels(folder: Path, corpora_root: Path, gold_articles: Collection[str]) -> tuple[list[GoldRow], Counter]:
+    """Hand labels of ``folder`` for articles the gold file does not hold, and the rows left out by reason.
+
+    The gold file wins a whole article: its sentence cut may differ from the splitter's, so mixing the two
+    cuts in one article would garble the context.
+    """
+    resolved, dropped = resolve_labels(read_label_files(folder), corpora_root)
+    overlap = [row for row in resolved if row.article in gold_articles]
     if overlap:
-        log.warning("%d labels in %s are for sentences the gold file labels; the gold labels are kept", overlap, folder)
-    return [row for row in resolved if row.id not in gold_ids]
+        log.warning(
+            "%d labels in %s belong to articles the gold file holds (first: %s); the gold labels are kept",
+            len(overlap),
+            folder,
+            overlap[0].id,
+        )
+        dropped["repo labels (article in gold file)"] += len(overlap)
+    return [row for row in resolved if row.article not in gold_articles], dropped
 
 
 def _article_key(article_id: str) -> str:
@@ -271,8 +281,11 @@ def build_rows(config: BuildConfig) -> BuildResult:
     if not gold_train:
         raise ValueError(f"no hand-labelled rows read from {config.gold_dir / 'train.jsonl'}")
     repo_ids: set[str] = set()
+    repo_dropped: Counter = Counter()
     if config.labels_dir is not None:
-        repo = repo_hand_labels(config.labels_dir, config.corpora_root, {row.id for row in gold_train})
+        repo, repo_dropped = repo_hand_labels(
+            config.labels_dir, config.corpora_root, {row.article for row in gold_train}
+        )
         repo_ids = {row.id for row in repo}
         gold_train += repo
     dev_articles = {_article_key(row.article) for row in gold_dev}
@@ -317,6 +330,7 @@ def build_rows(config: BuildConfig) -> BuildResult:
         if row["sentence_id"] in repo_ids:
             row["source"] = REPO_LABELS_SOURCE
     rows, dropped = deduplicate(rows, blocked={normalise(row.text) for row in gold_dev})
+    dropped.update(repo_dropped)
     train, heldout = split_by_article(rows, config.heldout_fraction, config.seed)
     return BuildResult(train, heldout, measure_rules(pairs), dropped, time.perf_counter() - started)
 
@@ -325,7 +339,7 @@ def to_dataset_dict(result: BuildResult):
     """A ``datasets.DatasetDict`` with ``train`` and ``heldout`` splits and fixed column types.
 
     An empty split is left out (``datasets`` cannot read back a saved split without rows), which
-    happens only with ``heldout_fraction`` 0 or a corpus too small to hold one article out.
+    happens only with ``heldout_fraction`` 0 or a build too small for any article to be drawn.
     """
     from datasets import Dataset, DatasetDict, Features, Value
 
