@@ -328,3 +328,16 @@ def test_a_missing_labels_folder_is_an_error(tmp_path: Path) -> None:
     config = BuildConfig(corpora_root=corpora, gold_dir=gold, weak=False, progress=False, labels_dir=tmp_path / "no")
     with pytest.raises(ValueError, match=r"no \*\.jsonl label files"):
         build(config, tmp_path / "ds")
+
+
+def test_cli_build_takes_the_labels_folder_or_leaves_it_out(tmp_path: Path) -> None:
+    corpora, gold = make_tree(tmp_path)
+    common = ["data", "build", "--corpora-root", str(corpora), "--gold-dir", str(gold), "--no-weak", "--no-progress"]
+    common += ["--out", str(tmp_path / "ds"), "--readme", str(tmp_path / "README.md"), "--heldout-fraction", "0"]
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    missing = CliRunner().invoke(main, [*common, "--labels-dir", str(empty)])
+    assert missing.exit_code != 0 and "no *.jsonl label files in" in missing.output
+    without = CliRunner().invoke(main, [*common, "--labels-dir", str(empty), "--no-repo-labels"])
+    assert without.exit_code == 0, without.output
+    assert json.loads((tmp_path / "ds" / "data_card.json").read_text())["settings"]["labels_dir"] is None
