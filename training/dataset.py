@@ -27,7 +27,7 @@ from tqdm import tqdm
 from quoteframe.labels import LABEL_TO_ID, LABELS
 from quoteframe.sentences import quote_context
 from quoteframe.training.loaders import Article, GoldRow, gold_articles, load_corpus, load_gold
-from quoteframe.training.repo_labels import read_label_files, resolve_labels
+from quoteframe.training.repo_labels import REPO_LABELS_SOURCE, read_label_files, resolve_labels
 from quoteframe.training.rules import RuleScore, SentenceView, apply_rules, measure_rules, rules_for
 
 log = logging.getLogger(__name__)
@@ -35,8 +35,6 @@ log = logging.getLogger(__name__)
 #: Corpora whose articles feed weak rows by default. BBC has no labels at all, so its rows would rest
 #: on text heuristics alone; it is opt-in (``--corpora ...,bbc``).
 DEFAULT_WEAK_CORPORA: tuple[str, ...] = ("basil", "babe", "polnear")
-#: ``source`` of hand rows whose labels are kept in this repository (``--labels-dir``), not in the gold file
-REPO_LABELS_SOURCE = "repo_labels"
 QUALITY_RANK = {"hand": 0, "corpus": 1, "rule": 2, "model": 3}
 #: Corpora whose units are single sentences: no article context exists.
 SENTENCE_CORPORA = frozenset({"babe", "newssd"})
@@ -155,7 +153,7 @@ def hand_rows(grouped: dict[str, list[GoldRow]], corpus_articles: dict[str, Arti
                     article_id,
                     row.id,
                     "hand",
-                    "gold",
+                    row.source,
                     before,
                     flag,
                     row.framing,
@@ -249,14 +247,16 @@ def split_by_article(rows: Sequence[dict], fraction: float, seed: int) -> tuple[
     return train, heldout
 
 
-def repo_hand_labels(folder: Path, corpora_root: Path, gold_articles: Collection[str]) -> tuple[list[GoldRow], Counter]:
+def repo_hand_labels(
+    folder: Path, corpora_root: Path, gold_article_ids: Collection[str]
+) -> tuple[list[GoldRow], Counter]:
     """Hand labels of ``folder`` for articles the gold file does not hold, and the rows left out by reason.
 
     The gold file wins a whole article: its sentence cut may differ from the splitter's, so mixing the two
     cuts in one article would garble the context.
     """
     resolved, dropped = resolve_labels(read_label_files(folder), corpora_root)
-    overlap = [row for row in resolved if row.article in gold_articles]
+    overlap = [row for row in resolved if row.article in gold_article_ids]
     if overlap:
         log.warning(
             "%d labels in %s belong to articles the gold file holds (first: %s); the gold labels are kept",
@@ -265,7 +265,7 @@ def repo_hand_labels(folder: Path, corpora_root: Path, gold_articles: Collection
             overlap[0].id,
         )
         dropped["repo labels (article in gold file)"] += len(overlap)
-    return [row for row in resolved if row.article not in gold_articles], dropped
+    return [row for row in resolved if row.article not in gold_article_ids], dropped
 
 
 def _article_key(article_id: str) -> str:
@@ -280,13 +280,11 @@ def build_rows(config: BuildConfig) -> BuildResult:
     gold_dev = load_gold(config.gold_dir / "dev.jsonl")
     if not gold_train:
         raise ValueError(f"no hand-labelled rows read from {config.gold_dir / 'train.jsonl'}")
-    repo_ids: set[str] = set()
     repo_dropped: Counter = Counter()
     if config.labels_dir is not None:
         repo, repo_dropped = repo_hand_labels(
             config.labels_dir, config.corpora_root, {row.article for row in gold_train}
         )
-        repo_ids = {row.id for row in repo}
         gold_train += repo
     dev_articles = {_article_key(row.article) for row in gold_dev}
     grouped = {
@@ -326,9 +324,6 @@ def build_rows(config: BuildConfig) -> BuildResult:
                     pairs.append((name, view, gold.label))
 
     rows = hand_rows(grouped, corpus_articles) + weak
-    for row in rows:
-        if row["sentence_id"] in repo_ids:
-            row["source"] = REPO_LABELS_SOURCE
     rows, dropped = deduplicate(rows, blocked={normalise(row.text) for row in gold_dev})
     dropped.update(repo_dropped)
     train, heldout = split_by_article(rows, config.heldout_fraction, config.seed)

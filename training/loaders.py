@@ -65,6 +65,8 @@ class GoldRow:
     label: str
     framing: str = ""
     evidence: str = ""
+    #: where the label is kept: the gold file, or this repository's own labels (``repo_labels``)
+    source: str = "gold"
 
     @property
     def corpus(self) -> str:

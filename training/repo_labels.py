@@ -26,7 +26,10 @@ from quoteframe.training.loaders import GoldRow, load_corpus
 
 log = logging.getLogger(__name__)
 
-__all__ = ["read_label_files", "resolve_labels", "text_hash"]
+__all__ = ["REPO_LABELS_SOURCE", "read_label_files", "resolve_labels", "text_hash"]
+
+#: ``source`` of the rows these labels become, beside ``gold`` for rows of the gold file
+REPO_LABELS_SOURCE = "repo_labels"
 
 #: Fields every label row must carry.
 REQUIRED = ("id", "label", "text_sha1")
@@ -83,6 +86,12 @@ def read_label_files(folder: Path) -> list[dict]:
     return rows
 
 
+def _evidence_span(row: dict) -> tuple[int, int]:
+    """The row's evidence offsets; ``(0, 0)``, an empty span, when it has none."""
+    start, end = row.get("evidence_span", (0, 0))
+    return start, end
+
+
 def _article_problem(rows: Sequence[dict], found: dict[str, tuple[str, str, int]]) -> str | None:
     """Why an article's rows cannot be used as they stand, or None when they can."""
     positions = []
@@ -92,7 +101,7 @@ def _article_problem(rows: Sequence[dict], found: dict[str, tuple[str, str, int]
         text, _, position = found[row["id"]]
         if text_hash(text) != row["text_sha1"]:
             return f"{row['where']}: sentence {row['id']} changed since it was labelled"
-        start, end = row.get("evidence_span", (0, 0))
+        start, end = _evidence_span(row)
         if end > len(text):
             return f"{row['where']}: evidence_span {[start, end]} runs past the sentence's {len(text)} characters"
         positions.append(position)
@@ -140,7 +149,7 @@ def resolve_labels(rows: Sequence[dict], corpora_root: Path) -> tuple[list[GoldR
             continue
         for row in article_rows:
             text, article, _ = found[row["id"]]
-            start, end = row.get("evidence_span", (0, 0))
+            start, end = _evidence_span(row)
             resolved.append(
                 GoldRow(
                     id=row["id"],
@@ -149,6 +158,7 @@ def resolve_labels(rows: Sequence[dict], corpora_root: Path) -> tuple[list[GoldR
                     label=row["label"],
                     framing=row.get("framing", ""),
                     evidence=text[start:end],
+                    source=REPO_LABELS_SOURCE,
                 )
             )
     return resolved, dropped
