@@ -323,6 +323,29 @@ def test_repo_labels_leave_out_a_whole_article_that_does_not_resolve(
     assert "gold labels are kept" in log
 
 
+def test_repo_labels_read_every_file_of_the_folder_and_a_sentence_labelled_twice_drops_its_article(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    corpora, gold = make_tree(tmp_path)
+    weak = "polnear:nyt_2016-01-02_weak"
+    folder = tmp_path / "labels"
+    first = [
+        _label(f"{weak}#0", "neutral_paraphrase", "weak rallies"),
+        _label("babe:SG2#0", "loaded_paraphrase", "Radical leftists pushed the bill.", evidence_span=[0, 7]),
+    ]
+    _write(folder / "a.jsonl", "".join(json.dumps(r) + "\n" for r in first))
+    # a later file labels the BABE sentence again: that article is left out, the other one stays
+    again = _label("babe:SG2#0", "neutral_paraphrase", "Radical leftists pushed the bill.")
+    _write(folder / "b.jsonl", json.dumps(again) + "\n")
+    card, by_id = _build_with_labels(tmp_path, corpora, gold, folder)
+
+    assert by_id[f"{weak}#0"]["source"] == "repo_labels"
+    assert "babe:SG2#0" not in by_id
+    assert card["dropped"]["repo labels (article left out)"] == 2
+    assert "a sentence of the article is labelled more than once" in caplog.text
+    assert {str(folder / "a.jsonl"), str(folder / "b.jsonl")} <= set(card["inputs"])
+
+
 def test_a_missing_labels_folder_is_an_error(tmp_path: Path) -> None:
     corpora, gold = make_tree(tmp_path)
     config = BuildConfig(corpora_root=corpora, gold_dir=gold, weak=False, progress=False, labels_dir=tmp_path / "no")
