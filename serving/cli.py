@@ -184,6 +184,27 @@ def evaluate(model_dir: Path | None, gold_path: Path, dataset_dir: Path, corpora
 
 
 @main.command()
+@click.argument("model_a", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("model_b", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--gold", "gold_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=Path("../shared/gold/dev.jsonl"), show_default=True, help="Gold file in the guideline's format.")
+@click.option("--dataset", "dataset_dir", type=click.Path(path_type=Path), default=Path("data/build/dataset"),
+              show_default=True, help="Built dataset whose held-out hand rows are scored too.")
+@click.option("--resamples", type=click.IntRange(min=100), default=1000, show_default=True,
+              help="Bootstrap resamples of the rows.")
+def compare(model_a: Path, model_b: Path, gold_path: Path, dataset_dir: Path, resamples: int) -> None:
+    """Compare two model folders: macro-F1 of each and a paired bootstrap interval for B - A."""
+    require_train_extra()
+    from quoteframe.manifest import ModelFolderError
+    from quoteframe.training.evaluation import compare_models
+
+    try:
+        click.echo(compare_models(model_a, model_b, gold_path, dataset_dir, resamples))
+    except (ModelFolderError, OSError, ValueError) as err:
+        raise click.ClickException(str(err)) from err
+
+
+@main.command()
 @click.argument("archives", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option(
     "-o", "--out", required=True, type=click.Path(path_type=Path), help="Output folder, or NAME.parquet / NAME.jsonl."

@@ -57,3 +57,19 @@ def test_cli_reports_a_missing_model_folder_cleanly(tmp_path: Path, tiny_gold: P
     assert result.exit_code != 0
     assert "nope" in result.output
     assert "Traceback" not in result.output
+
+
+def test_cli_compare_of_a_model_with_itself_finds_no_difference(
+    tmp_path: Path, tiny_model_dir: Path, tiny_gold: Path
+) -> None:
+    result = CliRunner().invoke(
+        main,
+        ["compare", str(tiny_model_dir), str(tiny_model_dir), "--gold", str(tiny_gold),
+         "--dataset", str(tmp_path / "none"), "--resamples", "100"],
+    )
+    assert result.exit_code == 0, result.output
+    row = next(line for line in result.output.splitlines() if line.startswith("| dev gold |"))
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells[1] == "12"
+    assert cells[2] == cells[3]
+    assert cells[4:] == ["+0.000", "[+0.000, +0.000]", "0.00"]

@@ -5,7 +5,7 @@ import pytest
 from sklearn.metrics import confusion_matrix, f1_score, precision_recall_fscore_support
 
 from quoteframe.labels import LABELS
-from quoteframe.training.metrics import evaluate_predictions, expected_calibration_error
+from quoteframe.training.metrics import evaluate_predictions, expected_calibration_error, paired_bootstrap
 
 Q, N, L = LABELS
 GOLD = [Q, Q, Q, N, N, N, N, L, L, L]
@@ -42,3 +42,21 @@ def test_rejects_unknown_labels_and_length_mismatch() -> None:
         evaluate_predictions([Q], ["quote"])
     with pytest.raises(ValueError, match="1 gold labels but 2"):
         evaluate_predictions([Q], [Q, Q])
+
+
+def test_paired_bootstrap_by_hand() -> None:
+    gold = ["direct_quote", "neutral_paraphrase", "loaded_paraphrase"] * 20
+    same = paired_bootstrap(gold, gold, gold, resamples=200)
+    assert (same.difference, same.low, same.high, same.b_better) == (0.0, 0.0, 0.0, 0.0)
+
+    # A calls every loaded sentence neutral; B gets everything right.
+    worse = ["neutral_paraphrase" if g == "loaded_paraphrase" else g for g in gold]
+    result = paired_bootstrap(gold, worse, gold, resamples=200)
+    expected_a = f1_score(gold, worse, labels=list(LABELS), average="macro", zero_division=0)
+    assert result.macro_f1_a == pytest.approx(expected_a)
+    assert result.macro_f1_b == 1.0
+    assert result.difference == pytest.approx(1.0 - expected_a)
+    assert 0 < result.low <= result.difference <= result.high
+    assert result.b_better == 1.0
+    with pytest.raises(ValueError, match="predictions"):
+        paired_bootstrap(gold, worse[:-1], gold)

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from quoteframe.labels import DIRECT_QUOTE, LABELS
-from quoteframe.training.metrics import EvalReport, calibration_bins, evaluate_predictions
+from quoteframe.training.metrics import EvalReport, calibration_bins, evaluate_predictions, paired_bootstrap
 
 #: A system under evaluation: rows (text, previous, inside_quote) in, labels and optional probabilities out.
 System = Callable[[Sequence[dict]], tuple[list[str], np.ndarray | None]]
@@ -202,3 +202,37 @@ def evaluate_model(
         ]
     framing = loaded_framing_quotes(dev_rows, results[0][1].predicted)
     return write_report(out_dir, results, baselines, framing)
+
+
+def compare_models(
+    model_a: Path, model_b: Path, gold_path: Path, dataset_dir: Path | None = None, resamples: int = 1000
+) -> str:
+    """Macro-F1 of two model folders on dev gold and the held-out hand rows (all, then by corpus), with a
+    paired bootstrap interval for each difference: the evidence for replacing the shipped model."""
+    from quoteframe.classifier import Classifier
+    from quoteframe.training.gold import read_gold
+
+    dev_rows = read_gold(gold_path)
+    sets = [("dev gold", dev_rows)]
+    if dataset_dir is not None and (dataset_dir / "dataset_dict.json").is_file():
+        from datasets import load_from_disk
+
+        heldout = [r for r in load_from_disk(str(dataset_dir))["heldout"] if r["label_quality"] == "hand"]
+        if heldout:
+            sets.append(("heldout (hand rows)", heldout))
+            for corpus in sorted({r["corpus"] for r in heldout}):
+                sets.append((f"heldout {corpus}", [r for r in heldout if r["corpus"] == corpus]))
+    systems = [classifier_system(Classifier.load(model_a)), classifier_system(Classifier.load(model_b))]
+    lines = [
+        f"A = {model_a}, B = {model_b}; paired bootstrap over sentences, {resamples} resamples",
+        "| eval set | n | macro-F1 A | macro-F1 B | B - A | 95% interval | share of resamples B > A |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, rows in sets:
+        gold = [r["label"] for r in rows]
+        result = paired_bootstrap(gold, systems[0](rows)[0], systems[1](rows)[0], resamples)
+        lines.append(
+            f"| {name} | {result.n} | {result.macro_f1_a:.3f} | {result.macro_f1_b:.3f} | {result.difference:+.3f} "
+            f"| [{result.low:+.3f}, {result.high:+.3f}] | {result.b_better:.2f} |"
+        )
+    return "\n".join(lines)

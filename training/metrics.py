@@ -107,3 +107,61 @@ def evaluate_predictions(
         confusion=confusion_matrix(gold, predicted, labels=labels).tolist(),
         ece=ece,
     )
+
+
+@dataclass(frozen=True)
+class PairedDifference:
+    """Macro-F1 of two systems on the same rows, and a bootstrap interval for their difference."""
+
+    n: int
+    macro_f1_a: float
+    macro_f1_b: float
+    #: ``macro_f1_b - macro_f1_a`` on all rows
+    difference: float
+    #: 2.5th and 97.5th percentiles of the difference over the resamples
+    low: float
+    high: float
+    #: share of resamples in which B scores higher than A
+    b_better: float
+
+
+def paired_bootstrap(
+    gold: Sequence[str],
+    predicted_a: Sequence[str],
+    predicted_b: Sequence[str],
+    resamples: int = 1000,
+    seed: int = 0,
+) -> PairedDifference:
+    """Compare two systems on the same rows by resampling the rows (the same draw for both).
+
+    A dev set of a few hundred sentences moves macro-F1 by several points between resamples, so a
+    difference between two models means little without the spread of the difference itself; resampling
+    the rows jointly keeps the two systems' errors paired.
+    """
+    if not len(gold) == len(predicted_a) == len(predicted_b):
+        raise ValueError(f"{len(gold)} gold labels, {len(predicted_a)} and {len(predicted_b)} predictions")
+    labels = list(LABELS)
+    gold_ids = np.array([labels.index(label) for label in gold])
+    a_ids = np.array([labels.index(label) for label in predicted_a])
+    b_ids = np.array([labels.index(label) for label in predicted_b])
+
+    def macro(predicted: np.ndarray, rows: np.ndarray) -> float:
+        return float(f1_score(gold_ids[rows], predicted[rows], labels=range(len(labels)), average="macro",
+                              zero_division=0))
+
+    everything = np.arange(len(gold_ids))
+    score_a, score_b = macro(a_ids, everything), macro(b_ids, everything)
+    rng = np.random.default_rng(seed)
+    differences = np.empty(resamples)
+    for i in range(resamples):
+        rows = rng.integers(0, len(gold_ids), len(gold_ids))
+        differences[i] = macro(b_ids, rows) - macro(a_ids, rows)
+    return PairedDifference(
+        n=len(gold_ids),
+        macro_f1_a=score_a,
+        macro_f1_b=score_b,
+        difference=score_b - score_a,
+        low=float(np.percentile(differences, 2.5)),
+        high=float(np.percentile(differences, 97.5)),
+        b_better=float(np.mean(differences > 0)),
+    )
