@@ -170,6 +170,15 @@ def write_report(
     return text
 
 
+def heldout_hand_rows(dataset_dir: Path | None) -> list[dict]:
+    """The hand-labelled rows of a built dataset's held-out split; none when there is no build."""
+    if dataset_dir is None or not (dataset_dir / "dataset_dict.json").is_file():
+        return []
+    from datasets import load_from_disk
+
+    return [r for r in load_from_disk(str(dataset_dir))["heldout"] if r["label_quality"] == "hand"]
+
+
 def evaluate_model(
     model_dir: Path | None,
     gold_path: Path,
@@ -187,12 +196,9 @@ def evaluate_model(
     dev_rows = read_gold(gold_path)
     results = [(dev_rows, score(system, dev_rows, "dev gold"))]
     have_dataset = dataset_dir is not None and (dataset_dir / "dataset_dict.json").is_file()
-    if have_dataset:
-        from datasets import load_from_disk
-
-        heldout = [r for r in load_from_disk(str(dataset_dir))["heldout"] if r["label_quality"] == "hand"]
-        if heldout:
-            results.append((heldout, score(system, heldout, "heldout (hand rows)")))
+    heldout = heldout_hand_rows(dataset_dir)
+    if heldout:
+        results.append((heldout, score(system, heldout, "heldout (hand rows)")))
     baselines = []
     if with_baselines and have_dataset:
         from quoteframe.training.baselines import run_baselines
@@ -208,31 +214,34 @@ def compare_models(
     model_a: Path, model_b: Path, gold_path: Path, dataset_dir: Path | None = None, resamples: int = 1000
 ) -> str:
     """Macro-F1 of two model folders on dev gold and the held-out hand rows (all, then by corpus), with a
-    paired bootstrap interval for each difference: the evidence for replacing the shipped model."""
+    paired bootstrap interval for each difference: the evidence for replacing the shipped model.
+
+    Each model labels dev and the held-out rows once; the corpus lines are slices of that one run.
+    """
     from quoteframe.classifier import Classifier
     from quoteframe.training.gold import read_gold
 
-    dev_rows = read_gold(gold_path)
-    sets = [("dev gold", dev_rows)]
-    if dataset_dir is not None and (dataset_dir / "dataset_dict.json").is_file():
-        from datasets import load_from_disk
-
-        heldout = [r for r in load_from_disk(str(dataset_dir))["heldout"] if r["label_quality"] == "hand"]
-        if heldout:
-            sets.append(("heldout (hand rows)", heldout))
-            for corpus in sorted({r["corpus"] for r in heldout}):
-                sets.append((f"heldout {corpus}", [r for r in heldout if r["corpus"] == corpus]))
     systems = [classifier_system(Classifier.load(model_a)), classifier_system(Classifier.load(model_b))]
     lines = [
         f"A = {model_a}, B = {model_b}; paired bootstrap over sentences, {resamples} resamples",
         "| eval set | n | macro-F1 A | macro-F1 B | B - A | 95% interval | share of resamples B > A |",
         "|---|---|---|---|---|---|---|",
     ]
-    for name, rows in sets:
+    for name, rows in (("dev gold", read_gold(gold_path)), ("heldout (hand rows)", heldout_hand_rows(dataset_dir))):
+        if not rows:
+            continue
         gold = [r["label"] for r in rows]
-        result = paired_bootstrap(gold, systems[0](rows)[0], systems[1](rows)[0], resamples)
-        lines.append(
-            f"| {name} | {result.n} | {result.macro_f1_a:.3f} | {result.macro_f1_b:.3f} | {result.difference:+.3f} "
-            f"| [{result.low:+.3f}, {result.high:+.3f}] | {result.b_better:.2f} |"
-        )
+        predicted_a, predicted_b = systems[0](rows)[0], systems[1](rows)[0]
+        subsets = [(name, list(range(len(rows))))]
+        if name.startswith("heldout"):
+            for corpus in sorted({r["corpus"] for r in rows}):
+                subsets.append((f"heldout {corpus}", [i for i, r in enumerate(rows) if r["corpus"] == corpus]))
+        for subset, index in subsets:
+            result = paired_bootstrap(
+                [gold[i] for i in index], [predicted_a[i] for i in index], [predicted_b[i] for i in index], resamples
+            )
+            lines.append(
+                f"| {subset} | {result.n} | {result.macro_f1_a:.3f} | {result.macro_f1_b:.3f} "
+                f"| {result.difference:+.3f} | [{result.low:+.3f}, {result.high:+.3f}] | {result.b_better:.2f} |"
+            )
     return "\n".join(lines)
