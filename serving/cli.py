@@ -49,49 +49,83 @@ def data() -> None:
 
 @data.command("build")
 @click.option(
-    "--corpora-root", type=click.Path(file_okay=False, path_type=Path), default=Path("../shared/corpora"),
-    show_default=True, help="Folder holding basil/, babe/, polnear/, newssd_eng/, bbc_news/.",
+    "--corpora-root",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("../shared/corpora"),
+    show_default=True,
+    help="Folder holding basil/, babe/, polnear/, newssd_eng/, bbc_news/.",
 )
 @click.option(
-    "--corpora", default="basil,babe,polnear", show_default=True,
+    "--corpora",
+    default="basil,babe,polnear",
+    show_default=True,
     help="Comma-separated corpora that add weak (rule-labelled) rows: basil, babe, polnear, newssd, bbc.",
 )
 @click.option(
-    "--gold-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("../shared/gold"),
-    show_default=True, help="Folder with train.jsonl (hand labels) and dev.jsonl (kept out of the dataset).",
+    "--gold-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("../shared/gold"),
+    show_default=True,
+    help="Folder with train.jsonl (hand labels) and dev.jsonl (kept out of the dataset).",
 )
 @click.option(
-    "--out", type=click.Path(file_okay=False, path_type=Path), default=Path("data/build/dataset"),
-    show_default=True, help="Where the DatasetDict and data_card.json are written.",
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("data/build/dataset"),
+    show_default=True,
+    help="Where the DatasetDict and data_card.json are written.",
 )
 @click.option("--seed", type=int, default=13, show_default=True, help="Seed of the article-level heldout draw.")
 @click.option(
-    "--heldout-fraction", type=click.FloatRange(0.0, 1.0, max_open=True), default=0.08, show_default=True,
+    "--heldout-fraction",
+    type=click.FloatRange(0.0, 1.0, max_open=True),
+    default=0.08,
+    show_default=True,
     help="Share of articles held out (each article drawn by a hash of the seed and its id).",
 )
 @click.option("--no-weak", is_flag=True, help="Hand labels only: no rule-labelled rows.")
 @click.option(
-    "--labels-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("data/labels"),
-    show_default=True, help="Hand labels kept here by sentence id (data/README.md), used beside train.jsonl.",
+    "--labels-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("data/labels"),
+    show_default=True,
+    help="Hand labels kept here by sentence id (data/README.md), used beside train.jsonl.",
 )
 @click.option("--no-repo-labels", is_flag=True, help="Leave out the labels of --labels-dir: gold files only.")
 @click.option(
-    "--readme", type=click.Path(dir_okay=False, path_type=Path), default=Path("data/README.md"),
-    show_default=True, help="Markdown file whose rule-table and data-card blocks are rewritten.",
+    "--readme",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("data/README.md"),
+    show_default=True,
+    help="Markdown file whose rule-table and data-card blocks are rewritten.",
 )
 @click.option("--progress/--no-progress", default=True, help="Show progress bars on stderr.")
 def data_build(
-    corpora_root: Path, corpora: str, gold_dir: Path, out: Path, seed: int, heldout_fraction: float,
-    no_weak: bool, labels_dir: Path, no_repo_labels: bool, readme: Path, progress: bool,
+    corpora_root: Path,
+    corpora: str,
+    gold_dir: Path,
+    out: Path,
+    seed: int,
+    heldout_fraction: float,
+    no_weak: bool,
+    labels_dir: Path,
+    no_repo_labels: bool,
+    readme: Path,
+    progress: bool,
 ) -> None:
     """Write the train/heldout dataset, print the rule measurements and the data card."""
     require_train_extra()
     from quoteframe.training.dataset import BuildConfig, build
 
     config = BuildConfig(
-        corpora_root=corpora_root, gold_dir=gold_dir, seed=seed, heldout_fraction=heldout_fraction,
-        weak_corpora=tuple(name.strip() for name in corpora.split(",") if name.strip()), weak=not no_weak,
-        progress=progress, labels_dir=None if no_repo_labels else labels_dir,
+        corpora_root=corpora_root,
+        gold_dir=gold_dir,
+        seed=seed,
+        heldout_fraction=heldout_fraction,
+        weak_corpora=tuple(name.strip() for name in corpora.split(",") if name.strip()),
+        weak=not no_weak,
+        progress=progress,
+        labels_dir=None if no_repo_labels else labels_dir,
     )
     try:
         _, text = build(config, out, readme)
@@ -102,20 +136,33 @@ def data_build(
 
 @data.command("baselines")
 @click.option(
-    "--dataset", "dataset_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("data/build/dataset"),
-    show_default=True, help="Dataset written by `quoteframe data build` (TF-IDF trains on its train split).",
+    "--dataset",
+    "dataset_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("data/build/dataset"),
+    show_default=True,
+    help="Dataset written by `quoteframe data build` (TF-IDF trains on its train split).",
 )
 @click.option(
-    "--gold-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("../shared/gold"),
-    show_default=True, help="Folder with dev.jsonl.",
+    "--gold-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("../shared/gold"),
+    show_default=True,
+    help="Folder with dev.jsonl.",
 )
 @click.option(
-    "--corpora-root", type=click.Path(file_okay=False, path_type=Path), default=Path("../shared/corpora"),
-    show_default=True, help="Corpora folder (PolNeAR dev paragraphs, BABE's biased-word lexicon).",
+    "--corpora-root",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("../shared/corpora"),
+    show_default=True,
+    help="Corpora folder (PolNeAR dev paragraphs, BABE's biased-word lexicon).",
 )
 @click.option(
-    "--readme", type=click.Path(dir_okay=False, path_type=Path), default=Path("data/README.md"),
-    show_default=True, help="Markdown file whose baselines block is rewritten.",
+    "--readme",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("data/README.md"),
+    show_default=True,
+    help="Markdown file whose baselines block is rewritten.",
 )
 def data_baselines(dataset_dir: Path, gold_dir: Path, corpora_root: Path, readme: Path) -> None:
     """Score the rules-only and TF-IDF baselines on dev gold and on the heldout split."""
@@ -124,9 +171,7 @@ def data_baselines(dataset_dir: Path, gold_dir: Path, corpora_root: Path, readme
     from quoteframe.training.dataset import replace_between_markers
 
     try:
-        results = run_baselines(
-            dataset_dir, gold_dir / "dev.jsonl", corpora_root, corpora_root / BABE_LEXICON
-        )
+        results = run_baselines(dataset_dir, gold_dir / "dev.jsonl", corpora_root, corpora_root / BABE_LEXICON)
     except (OSError, ValueError) as err:
         raise click.ClickException(str(err)) from err
     summary, details = format_results(results)
@@ -136,7 +181,10 @@ def data_baselines(dataset_dir: Path, gold_dir: Path, corpora_root: Path, readme
 
 @main.command()
 @click.option(
-    "--config", "config_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
+    "--config",
+    "config_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    required=True,
     help="Training config (YAML), e.g. configs/default.yaml.",
 )
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a config value (repeatable).")
@@ -156,18 +204,47 @@ def train(config_path: Path, overrides: tuple[str, ...]) -> None:
 
 @main.command()
 @model_option
-@click.option("--gold", "gold_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              default=Path("../shared/gold/dev.jsonl"), show_default=True, help="Gold file in the guideline's format.")
-@click.option("--dataset", "dataset_dir", type=click.Path(path_type=Path), default=Path("data/build/dataset"),
-              show_default=True, help="Built dataset: its held-out split is scored and the baselines trained on it.")
-@click.option("--corpora", "corpora_root", type=click.Path(path_type=Path), default=Path("../shared/corpora"),
-              show_default=True, help="Corpora root (paragraph breaks of the dev articles for the baselines).")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("reports/evaluation"),
-              show_default=True, help="Where the report, its JSON and the plots go.")
-@click.option("--baselines/--no-baselines", default=True, show_default=True,
-              help="Score the rules and TF-IDF baselines in the same table.")
-def evaluate(model_dir: Path | None, gold_path: Path, dataset_dir: Path, corpora_root: Path, out_dir: Path,
-             baselines: bool) -> None:
+@click.option(
+    "--gold",
+    "gold_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=Path("../shared/gold/dev.jsonl"),
+    show_default=True,
+    help="Gold file in the guideline's format.",
+)
+@click.option(
+    "--dataset",
+    "dataset_dir",
+    type=click.Path(path_type=Path),
+    default=Path("data/build/dataset"),
+    show_default=True,
+    help="Built dataset: its held-out split is scored and the baselines trained on it.",
+)
+@click.option(
+    "--corpora",
+    "corpora_root",
+    type=click.Path(path_type=Path),
+    default=Path("../shared/corpora"),
+    show_default=True,
+    help="Corpora root (paragraph breaks of the dev articles for the baselines).",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("reports/evaluation"),
+    show_default=True,
+    help="Where the report, its JSON and the plots go.",
+)
+@click.option(
+    "--baselines/--no-baselines",
+    default=True,
+    show_default=True,
+    help="Score the rules and TF-IDF baselines in the same table.",
+)
+def evaluate(
+    model_dir: Path | None, gold_path: Path, dataset_dir: Path, corpora_root: Path, out_dir: Path, baselines: bool
+) -> None:
     """Score a model folder: macro-F1, per-class scores, confusion, calibration, baselines, top errors."""
     require_train_extra()
     from quoteframe.manifest import ModelFolderError
@@ -186,12 +263,29 @@ def evaluate(model_dir: Path | None, gold_path: Path, dataset_dir: Path, corpora
 @main.command()
 @click.argument("model_a", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.argument("model_b", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--gold", "gold_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              default=Path("../shared/gold/dev.jsonl"), show_default=True, help="Gold file in the guideline's format.")
-@click.option("--dataset", "dataset_dir", type=click.Path(path_type=Path), default=Path("data/build/dataset"),
-              show_default=True, help="Built dataset whose held-out hand rows are scored too.")
-@click.option("--resamples", type=click.IntRange(min=100), default=1000, show_default=True,
-              help="Bootstrap resamples of the rows.")
+@click.option(
+    "--gold",
+    "gold_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=Path("../shared/gold/dev.jsonl"),
+    show_default=True,
+    help="Gold file in the guideline's format.",
+)
+@click.option(
+    "--dataset",
+    "dataset_dir",
+    type=click.Path(path_type=Path),
+    default=Path("data/build/dataset"),
+    show_default=True,
+    help="Built dataset whose held-out hand rows are scored too.",
+)
+@click.option(
+    "--resamples",
+    type=click.IntRange(min=100),
+    default=1000,
+    show_default=True,
+    help="Bootstrap resamples of the rows.",
+)
 def compare(model_a: Path, model_b: Path, gold_path: Path, dataset_dir: Path, resamples: int) -> None:
     """Compare two model folders: macro-F1 of each and a paired bootstrap interval for B - A."""
     require_train_extra()
@@ -377,7 +471,10 @@ def classify(source: BinaryIO, model_dir: Path | None, fmt: str | None) -> None:
     help="Tokens per input pair (default: the run's config.max_length, else 128).",
 )
 @click.option(
-    "--min-agreement", type=click.FloatRange(0.0, 1.0), default=0.99, show_default=True,
+    "--min-agreement",
+    type=click.FloatRange(0.0, 1.0),
+    default=0.99,
+    show_default=True,
     help="Least share of gold labels on which int8 must agree with fp32. Lowering it is recorded in the "
     "manifest's gates; the model card must say so.",
 )

@@ -55,7 +55,6 @@ ARTICLE_SCHEMA = pa.schema(
 )
 
 
-
 def part_path(work_dir: Path, number: int, table: str, fmt: str) -> Path:
     """Path of part ``number`` of ``table`` (``sentences``, ``articles`` or ``errors``)."""
     suffix = "jsonl" if table == "errors" else fmt

@@ -304,9 +304,13 @@ def test_repo_labels_leave_out_a_whole_article_that_does_not_resolve(
         # the gold file holds this article: the gold labels win, whole
         _label("polnear:nyt_2016-01-01_gold#0", "loaded_paraphrase", "gold rallies"),
     ]
-    bad_lines = '{"id": "polnear:x#0"}\n' + json.dumps(
-        _label("babe:SG2#0", "loaded_paraphrase", "Radical leftists pushed the bill.", evidence_span=[7, 3])
-    ) + "\n"
+    bad_lines = (
+        '{"id": "polnear:x#0"}\n'
+        + json.dumps(
+            _label("babe:SG2#0", "loaded_paraphrase", "Radical leftists pushed the bill.", evidence_span=[7, 3])
+        )
+        + "\n"
+    )
     labels = _labels(tmp_path / "labels", rows, bad_lines)
     card, by_id = _build_with_labels(tmp_path, corpora, gold, labels)
 

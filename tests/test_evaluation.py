@@ -64,8 +64,17 @@ def test_cli_compare_of_a_model_with_itself_finds_no_difference(
 ) -> None:
     result = CliRunner().invoke(
         main,
-        ["compare", str(tiny_model_dir), str(tiny_model_dir), "--gold", str(tiny_gold),
-         "--dataset", str(tmp_path / "none"), "--resamples", "100"],
+        [
+            "compare",
+            str(tiny_model_dir),
+            str(tiny_model_dir),
+            "--gold",
+            str(tiny_gold),
+            "--dataset",
+            str(tmp_path / "none"),
+            "--resamples",
+            "100",
+        ],
     )
     assert result.exit_code == 0, result.output
     row = next(line for line in result.output.splitlines() if line.startswith("| dev gold |"))

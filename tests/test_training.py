@@ -28,15 +28,17 @@ ROWS = [
 def tiny_dataset(path: Path) -> Path:
     def split(repeat: int) -> Dataset:
         rows = ROWS * repeat
-        return Dataset.from_dict({
-            "text": [t for t, _, _ in rows],
-            "label": [label for _, label, _ in rows],
-            "label_quality": [q for _, _, q in rows],
-            "previous": [""] + [t for t, _, _ in rows[:-1]],
-            "inside_quote": [False] * len(rows),
-            "corpus": ["test"] * len(rows),
-            "article_id": [f"a{i // 3}" for i in range(len(rows))],
-        })
+        return Dataset.from_dict(
+            {
+                "text": [t for t, _, _ in rows],
+                "label": [label for _, label, _ in rows],
+                "label_quality": [q for _, _, q in rows],
+                "previous": [""] + [t for t, _, _ in rows[:-1]],
+                "inside_quote": [False] * len(rows),
+                "corpus": ["test"] * len(rows),
+                "article_id": [f"a{i // 3}" for i in range(len(rows))],
+            }
+        )
 
     DatasetDict({"train": split(8), "heldout": split(1)}).save_to_disk(str(path))
     return path

@@ -53,14 +53,14 @@ class EvalReport:
         ece = "" if self.ece is None else f"  ECE {self.ece:.3f}"
         lines.append(f"macro-F1 {self.macro_f1:.3f}  accuracy {self.accuracy:.3f}  n {self.n}{ece}")
         lines.append("confusion (rows gold, columns predicted): " + " / ".join(LABELS))
-        lines.extend(f"{label:<{width}}  " + " ".join(f"{c:6d}" for c in row) for label, row in zip(
-            LABELS, self.confusion, strict=True))
+        lines.extend(
+            f"{label:<{width}}  " + " ".join(f"{c:6d}" for c in row)
+            for label, row in zip(LABELS, self.confusion, strict=True)
+        )
         return "\n".join(lines)
 
 
-def calibration_bins(
-    probabilities: np.ndarray, gold: np.ndarray, bins: int = 10
-) -> list[tuple[float, float, int]]:
+def calibration_bins(probabilities: np.ndarray, gold: np.ndarray, bins: int = 10) -> list[tuple[float, float, int]]:
     """``(mean confidence, accuracy, rows)`` of every non-empty equal-width bin of top-label confidence."""
     confidence = probabilities.max(axis=1)
     correct = probabilities.argmax(axis=1) == gold
@@ -88,9 +88,7 @@ def evaluate_predictions(
     if unknown:
         raise ValueError(f"unknown labels: {sorted(unknown)}")
     labels = list(LABELS)
-    precision, recall, f1, support = precision_recall_fscore_support(
-        gold, predicted, labels=labels, zero_division=0
-    )
+    precision, recall, f1, support = precision_recall_fscore_support(gold, predicted, labels=labels, zero_division=0)
     per_class = {
         label: ClassScores(float(p), float(r), float(f), int(s))
         for label, p, r, f, s in zip(labels, precision, recall, f1, support, strict=True)
@@ -146,8 +144,9 @@ def paired_bootstrap(
     b_ids = np.array([labels.index(label) for label in predicted_b])
 
     def macro(predicted: np.ndarray, rows: np.ndarray) -> float:
-        return float(f1_score(gold_ids[rows], predicted[rows], labels=range(len(labels)), average="macro",
-                              zero_division=0))
+        return float(
+            f1_score(gold_ids[rows], predicted[rows], labels=range(len(labels)), average="macro", zero_division=0)
+        )
 
     everything = np.arange(len(gold_ids))
     score_a, score_b = macro(a_ids, everything), macro(b_ids, everything)

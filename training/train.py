@@ -39,11 +39,10 @@ def seed_everything(seed: int) -> None:
 def git_commit() -> str:
     """The commit the code ran from, marked ``-dirty`` when the tree had uncommitted changes."""
     try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True, check=True
         ).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
-                               capture_output=True, text=True, check=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
     return commit + ("-dirty" if dirty else "")
@@ -169,9 +168,13 @@ class Trainer:
                 seen += len(index)
                 bar.set_postfix(loss=f"{running / seen:.4f}")
             dev, _ = self.evaluate(self.dev_rows)
-            entry = {"epoch": epoch, "train_loss": running / seen, "dev_macro_f1": dev["macro_f1"],
-                     "dev_f1": {k: v["f1"] for k, v in dev["per_class"].items()},
-                     "elapsed_s": round(time.time() - started, 1)}
+            entry = {
+                "epoch": epoch,
+                "train_loss": running / seen,
+                "dev_macro_f1": dev["macro_f1"],
+                "dev_f1": {k: v["f1"] for k, v in dev["per_class"].items()},
+                "elapsed_s": round(time.time() - started, 1),
+            }
             history.append(entry)
             tqdm.write(json.dumps(entry))
             if dev["macro_f1"] > best_f1:
