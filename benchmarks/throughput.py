@@ -236,7 +236,7 @@ def memory_kib(pid: int) -> tuple[int, int] | None:
         return None
 
 
-def split_rate(classifier: Classifier, articles: list[Article], repeats: int) -> tuple[int, float]:
+def predict_on_score_sentences(classifier: Classifier, articles: list[Article], repeats: int) -> tuple[int, float]:
     """``Classifier.predict`` alone on the sentences that ``score``'s splitter cuts from the archive's
     articles: ``score`` re-splits each article (its cut differs from BASIL's), so its sentences/s compare
     with this rate, not with the 2,000 BASIL sentences of the table."""
@@ -361,7 +361,7 @@ def main() -> None:
             line, score_rate = score_memory(model_dir, work, articles, args.score_gb)
             print(f"quoteframe score: {line}")
             if score_rate > 0:
-                count, predict_rate = split_rate(classifier, articles, args.repeats)
+                count, predict_rate = predict_on_score_sentences(classifier, articles, args.repeats)
                 print(
                     f"Classifier.predict alone on the {count} sentences score cuts from those articles: "
                     f"{predict_rate:.1f} sentences/s; score runs at {score_rate / predict_rate:.2f}x that"

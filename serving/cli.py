@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO, TypeVar
 
 import click
 
 #: BABE's biased-word lexicon, relative to the corpora root; the rules baseline uses it beside the guideline's list.
 BABE_LEXICON = Path("babe/data/bias_word_lexicon.xlsx")
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 #: ``--model``, shared by every command that runs a model folder.
@@ -19,6 +22,28 @@ model_option = click.option(
     default=None,
     help="Model folder (default: $QUOTEFRAME_MODEL, else the repository's models/).",
 )
+
+#: ``--gold``, the gold file that ``evaluate`` and ``compare`` score on.
+gold_option = click.option(
+    "--gold",
+    "gold_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=Path("../shared/gold/dev.jsonl"),
+    show_default=True,
+    help="Gold file in the guideline's format.",
+)
+
+
+def dataset_option(help_text: str) -> Callable[[F], F]:
+    """``--dataset``, the built dataset whose held-out split ``evaluate`` and ``compare`` score."""
+    return click.option(
+        "--dataset",
+        "dataset_dir",
+        type=click.Path(path_type=Path),
+        default=Path("data/build/dataset"),
+        show_default=True,
+        help=help_text,
+    )
 
 
 def require_train_extra() -> None:
@@ -204,22 +229,8 @@ def train(config_path: Path, overrides: tuple[str, ...]) -> None:
 
 @main.command()
 @model_option
-@click.option(
-    "--gold",
-    "gold_path",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=Path("../shared/gold/dev.jsonl"),
-    show_default=True,
-    help="Gold file in the guideline's format.",
-)
-@click.option(
-    "--dataset",
-    "dataset_dir",
-    type=click.Path(path_type=Path),
-    default=Path("data/build/dataset"),
-    show_default=True,
-    help="Built dataset: its held-out split is scored and the baselines trained on it.",
-)
+@gold_option
+@dataset_option("Built dataset: its held-out split is scored and the baselines trained on it.")
 @click.option(
     "--corpora",
     "corpora_root",
@@ -263,22 +274,8 @@ def evaluate(
 @main.command()
 @click.argument("model_a", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.argument("model_b", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option(
-    "--gold",
-    "gold_path",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=Path("../shared/gold/dev.jsonl"),
-    show_default=True,
-    help="Gold file in the guideline's format.",
-)
-@click.option(
-    "--dataset",
-    "dataset_dir",
-    type=click.Path(path_type=Path),
-    default=Path("data/build/dataset"),
-    show_default=True,
-    help="Built dataset whose held-out hand rows are scored too.",
-)
+@gold_option
+@dataset_option("Built dataset whose held-out hand rows are scored too.")
 @click.option(
     "--resamples",
     type=click.IntRange(min=100),
