@@ -1,13 +1,16 @@
 """Peak memory of ``quoteframe score`` on a large generated archive, scored with a tiny model.
 
 ``throughput.py --score-gb`` measures ``score`` with the benchmark's MiniLM weights, at about 200
-sentences/s on 2 cores: a 1 GB archive would take about 8 hours. Memory that grows with the archive can
-only come from the loop around the model (reading, splitting, batching, writing, the checkpoint of done
-articles), while the model's own share is set by its weights and its largest batch. The archive repeats
-the same BASIL articles, so a small archive already reaches the largest batch. This script runs the
-same ``score`` command on the same kind of archive with :mod:`quoteframe.training.tiny`'s 2-layer random
-model (same tokenizer, splitter, batching and writers), which is several times faster, and prints the
-memory line of ``throughput.py``: add the MiniLM model's share, measured there on a small archive.
+sentences/s on 2 cores: a 1 GB archive would take about 8 hours. This script runs the same ``score``
+command on the same kind of archive (the same BASIL articles over and over) with
+:mod:`quoteframe.training.tiny`'s 2-layer random model: the same tokenizer, splitter, batching, writers
+and record of done articles, with inference that costs next to nothing. It prints ``throughput.py``'s
+memory line, and a progress line every ``--report-every`` seconds.
+
+Memory that grows with the archive in the loop around the model (reading, splitting, batching,
+writing) shows here. The MiniLM model's own memory does not: its weights, and onnxruntime's arena for
+its activations, which grows with the batch shapes it meets. ``throughput.py`` measures that part with
+MiniLM on a smaller archive.
 
     python benchmarks/score_memory.py [--gb 1] [--corpora ../shared/corpora]
 """

@@ -255,7 +255,10 @@ def predict_on_score_sentences(classifier: Classifier, articles: list[Article], 
 
 
 def bytes_read(pid: int) -> int:
-    """Bytes a running process has read so far (``rchar`` of ``/proc/<pid>/io``; 0 where unreadable)."""
+    """Bytes a running process has read so far (``rchar`` of ``/proc/<pid>/io``; 0 where unreadable).
+
+    ``rchar`` counts every read, the imports and the model files too, so as a share of the archive it
+    runs a little ahead of the archive itself, most early in the run."""
     try:
         fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/io").read_text().splitlines())
         return int(fields["rchar"])

@@ -78,7 +78,7 @@ def data() -> None:
     type=click.Path(file_okay=False, path_type=Path),
     default=Path("../shared/corpora"),
     show_default=True,
-    help="Folder holding basil/, babe/, polnear/, newssd_eng/, bbc_news/.",
+    help="Folder holding basil/, babe/ (BABE, and MBIC's articles), polnear/, newssd_eng/, bbc_news/.",
 )
 @click.option(
     "--corpora",
@@ -142,17 +142,17 @@ def data_build(
     require_train_extra()
     from quoteframe.training.dataset import BuildConfig, build
 
-    config = BuildConfig(
-        corpora_root=corpora_root,
-        gold_dir=gold_dir,
-        seed=seed,
-        heldout_fraction=heldout_fraction,
-        weak_corpora=tuple(name.strip() for name in corpora.split(",") if name.strip()),
-        weak=not no_weak,
-        progress=progress,
-        labels_dir=None if no_repo_labels else labels_dir,
-    )
     try:
+        config = BuildConfig(
+            corpora_root=corpora_root,
+            gold_dir=gold_dir,
+            seed=seed,
+            heldout_fraction=heldout_fraction,
+            weak_corpora=tuple(name.strip() for name in corpora.split(",") if name.strip()),
+            weak=not no_weak,
+            progress=progress,
+            labels_dir=None if no_repo_labels else labels_dir,
+        )
         _, text = build(config, out, readme)
     except (OSError, ValueError) as err:
         raise click.ClickException(str(err)) from err

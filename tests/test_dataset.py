@@ -368,3 +368,9 @@ def test_cli_build_takes_the_labels_folder_or_leaves_it_out(tmp_path: Path) -> N
     without = CliRunner().invoke(main, [*common, "--labels-dir", str(empty), "--no-repo-labels"])
     assert without.exit_code == 0, without.output
     assert json.loads((tmp_path / "ds" / "data_card.json").read_text())["settings"]["labels_dir"] is None
+
+
+def test_a_weak_corpus_without_rules_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="no label rules for corpus mbic"):
+        BuildConfig(corpora_root=tmp_path, gold_dir=tmp_path, weak_corpora=("basil", "mbic"))
+    assert BuildConfig(corpora_root=tmp_path, gold_dir=tmp_path, weak_corpora=("mbic",), weak=False).weak is False

@@ -107,9 +107,8 @@ def test_bbc_drops_duplicates_keeping_the_gold_copy_and_reads_latin1(tmp_path: P
 
 
 def _mbic(root: Path, articles: list[str | None]) -> None:
-    from openpyxl import Workbook
-
-    book = Workbook()
+    openpyxl = pytest.importorskip("openpyxl")
+    book = openpyxl.Workbook()
     sheet = book.active
     sheet.append(["text", "outlet", "article"])
     for article in articles:
@@ -135,6 +134,15 @@ def test_mbic_reads_each_article_once_lines_as_paragraphs_and_skips_truncated_te
     assert story_article.paragraph_starts == [True, True, False, True]
     assert story_article.sentence_ids[3] == "mbic:1#3"
     assert [a.article_id for a in load_mbic(tmp_path, only={"mbic:4"})] == ["mbic:4"]
+
+
+def test_mbic_reports_a_corrupt_workbook_and_loads_nothing(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    pytest.importorskip("openpyxl")
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "final_labels_MBIC.xlsx").write_bytes(b"not a zip file")
+    with caplog.at_level(logging.ERROR):
+        assert load_mbic(tmp_path) == []
+    assert "final_labels_MBIC.xlsx" in caplog.text
 
 
 POLNEAR_TEXT = (

@@ -28,7 +28,7 @@ from quoteframe.labels import LABEL_TO_ID, LABELS
 from quoteframe.sentences import quote_context
 from quoteframe.training.loaders import Article, GoldRow, gold_articles, load_corpus, load_gold
 from quoteframe.training.repo_labels import REPO_LABELS_SOURCE, read_label_files, resolve_labels
-from quoteframe.training.rules import RuleScore, SentenceView, apply_rules, measure_rules, rules_for
+from quoteframe.training.rules import RULES, RuleScore, SentenceView, apply_rules, measure_rules, rules_for
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +68,17 @@ class BuildConfig:
     progress: bool = True
     #: folder of hand labels kept in this repository by sentence id (``quoteframe.training.repo_labels``)
     labels_dir: Path | None = None
+
+    def __post_init__(self) -> None:
+        # A corpus without rules (MBIC's articles, read for hand labels only) would load and split every
+        # article and add no row at all: a slow build that silently does nothing is refused instead.
+        ruleless = [name for name in self.weak_corpora if not rules_for(name, only_used=False)]
+        if self.weak and ruleless:
+            with_rules = sorted({rule.corpus for rule in RULES})
+            raise ValueError(
+                f"no label rules for corpus {', '.join(ruleless)}, so it cannot add weak rows "
+                f"(corpora with rules: {', '.join(with_rules)})"
+            )
 
 
 @dataclass

@@ -15,6 +15,7 @@ import csv
 import json
 import logging
 import re
+import zipfile
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -255,25 +256,29 @@ def load_mbic(root: Path, only: Collection[str] | None = None) -> list[Article]:
     """The full articles of BABE's ``final_labels_MBIC.xlsx`` as ``mbic:<row>``, each distinct text once.
 
     MBIC labels single sentences, but every row also carries the article its sentence came from: US
-    news on political topics from partisan and wire outlets, where loaded wording is common and which
-    no other corpus here covers with whole articles. ``<row>`` is the 0-based data
-    row where a text first occurs, so ids do not depend on which other texts are loaded. Each line of a
-    text is a paragraph. Texts at :data:`EXCEL_CELL_LIMIT` were truncated when the file was written and
+    news on political and social topics, mostly from partisan outlets (Breitbart, Alternet, MSNBC, the
+    Federalist) that the whole-article corpora here cover little or not at all. ``<row>`` is the 0-based
+    data row where a text first occurs, so ids do not depend on which other texts are loaded. Each line of
+    a text is a paragraph. Texts at :data:`EXCEL_CELL_LIMIT` were truncated when the file was written and
     are skipped. ``only`` restricts loading to those article ids (splitting sentences is the slow part).
     """
     from openpyxl import load_workbook
+    from openpyxl.utils.exceptions import InvalidFileException
 
     path = root / "data" / "final_labels_MBIC.xlsx"
+    texts: dict[str, int] = {}
     try:
-        sheet = load_workbook(path, read_only=True).active
-        rows = sheet.iter_rows(values_only=True)
-        column = next(rows).index("article")
-        texts: dict[str, int] = {}
-        for index, row in enumerate(rows):
-            text = row[column]
-            if isinstance(text, str) and text.strip() and text not in texts:
-                texts[text] = index
-    except (OSError, ValueError, KeyError, StopIteration) as error:
+        workbook = load_workbook(path, read_only=True)
+        try:
+            rows = workbook.active.iter_rows(values_only=True)
+            column = next(rows).index("article")
+            for index, row in enumerate(rows):
+                text = row[column]
+                if isinstance(text, str) and text.strip() and text not in texts:
+                    texts[text] = index
+        finally:
+            workbook.close()
+    except (OSError, ValueError, KeyError, StopIteration, zipfile.BadZipFile, InvalidFileException) as error:
         _report(path, error)
         return []
     articles = []

@@ -355,10 +355,11 @@ def measure_rules(pairs: Iterable[tuple[str, SentenceView, str]]) -> list[RuleSc
         by_corpus.setdefault(corpus, []).append((view, gold))
     scores: list[RuleScore] = []
     for corpus, items in by_corpus.items():
-        if not rules_for(corpus, only_used=False):
+        every_rule = rules_for(corpus, only_used=False)
+        if not every_rule:
             continue  # a corpus read for its hand labels only (MBIC articles) has no rules to score
         gold_counts = {label: sum(1 for _, gold in items if gold == label) for label in LABELS}
-        for rule in rules_for(corpus, only_used=False):
+        for rule in every_rule:
             fired = [gold for view, gold in items if rule.fires(view)]
             scores.append(
                 RuleScore(
