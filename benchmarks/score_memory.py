@@ -22,13 +22,14 @@ import tempfile
 from pathlib import Path
 
 from throughput import THREADS, basil_articles, cpu_summary, score_memory, write_model_folder
-from transformers import AutoModelForSequenceClassification
 
-from quoteframe.training.export import build_graphs, read_run_info, run_context
+from quoteframe.inputs import ContextMode
+from quoteframe.training.export import build_graphs, load_torch_model
 from quoteframe.training.tiny import write_tiny_run
 
-#: Length cap of the tiny model's inputs: the shipped model's, so batches have the shipped shapes.
+#: Length cap and context of the tiny model's inputs: the shipped model's, so batches have its shapes.
 MAX_LENGTH = 128
+CONTEXT: ContextMode = "quote_state"
 
 
 def main() -> None:
@@ -43,12 +44,10 @@ def main() -> None:
     articles = basil_articles(args.corpora, args.sentences)
     with tempfile.TemporaryDirectory(prefix="quoteframe-memory-") as scratch:
         work = Path(scratch)
-        run = write_tiny_run(work / "run", max_length=MAX_LENGTH, context="quote_state")
-        model = AutoModelForSequenceClassification.from_pretrained(run / "checkpoint", attn_implementation="eager")
-        graphs = build_graphs(model.eval(), work)
+        checkpoint = write_tiny_run(work / "run", max_length=MAX_LENGTH, context=CONTEXT) / "checkpoint"
+        graphs = build_graphs(load_torch_model(checkpoint), work)
         model_dir = work / "model"
-        context = run_context(read_run_info(run))
-        write_model_folder(model_dir, graphs.int8["plain"], run / "checkpoint", MAX_LENGTH, "plain", context)
+        write_model_folder(model_dir, graphs.int8["plain"], checkpoint, MAX_LENGTH, "plain", CONTEXT)
         line, _ = score_memory(model_dir, work, articles, args.gb, report_every=args.report_every)
         print(f"quoteframe score, tiny 2-layer model, {THREADS} threads: {line}")
 

@@ -46,7 +46,15 @@ from quoteframe.labels import LABELS
 from quoteframe.manifest import MODEL_FILE, TOKENIZER_FILE, Manifest, sha256_file, write_manifest
 from quoteframe.sentences import quote_context, split_sentences
 from quoteframe.training.base_model import resolve_base_model
-from quoteframe.training.export import build_graphs, fastest_int8, find_checkpoint, install, read_run_info, run_context
+from quoteframe.training.export import (
+    build_graphs,
+    fastest_int8,
+    find_checkpoint,
+    install,
+    load_torch_model,
+    read_run_info,
+    run_context,
+)
 from quoteframe.training.torch_inference import batches_of
 
 REPO = Path(__file__).resolve().parents[1]
@@ -223,13 +231,18 @@ def write_archive(path: Path, articles: list[Article], gigabytes: float) -> int:
     return count
 
 
+def proc_fields(pid: int, name: str) -> dict[str, str]:
+    """The ``key: value`` lines of ``/proc/<pid>/<name>`` (Linux); empty when the process is gone."""
+    try:
+        text = Path(f"/proc/{pid}/{name}").read_text(encoding="utf-8")
+    except OSError:
+        return {}
+    return dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
+
+
 def memory_kib(pid: int) -> tuple[int, int] | None:
     """``(resident, peak resident)`` KiB of a running process, from ``/proc`` (Linux)."""
-    try:
-        status = Path(f"/proc/{pid}/status").read_text(encoding="utf-8")
-    except OSError:
-        return None
-    fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+    fields = proc_fields(pid, "status")
     try:
         return int(fields["VmRSS"].split()[0]), int(fields["VmHWM"].split()[0])
     except (KeyError, ValueError):
@@ -260,9 +273,8 @@ def bytes_read(pid: int) -> int:
     ``rchar`` counts every read, the imports and the model files too, so as a share of the archive it
     runs a little ahead of the archive itself, most early in the run."""
     try:
-        fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/io").read_text().splitlines())
-        return int(fields["rchar"])
-    except (OSError, KeyError, ValueError):
+        return int(proc_fields(pid, "io")["rchar"])
+    except (KeyError, ValueError):
         return 0
 
 
@@ -347,9 +359,7 @@ def main() -> None:
         naive = input_order_batches(encoded, NAIVE_BATCH)
         bucketed = bucketed_batches(encoded, args.batch_size)
         model = AutoModelForSequenceClassification.from_pretrained(checkpoint).eval()
-        graphs = build_graphs(
-            AutoModelForSequenceClassification.from_pretrained(checkpoint, attn_implementation="eager").eval(), work
-        )
+        graphs = build_graphs(load_torch_model(checkpoint), work)
         graph, _ = fastest_int8(graphs, batches_of(encoded))
         model_dir = work / "model"
         write_model_folder(model_dir, graphs.int8[graph], checkpoint, args.max_length, graph, context)

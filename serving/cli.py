@@ -46,6 +46,18 @@ def dataset_option(help_text: str) -> Callable[[F], F]:
     )
 
 
+def corpora_root_option(help_text: str, flag: str = "--corpora-root") -> Callable[[F], F]:
+    """The folder holding the public corpora (``--corpora-root``; ``evaluate`` calls it ``--corpora``)."""
+    return click.option(
+        flag,
+        "corpora_root",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=Path("../shared/corpora"),
+        show_default=True,
+        help=help_text,
+    )
+
+
 def require_train_extra() -> None:
     """Fail with an install hint when a training-side command runs on the serving-only install."""
     missing = []
@@ -73,13 +85,7 @@ def data() -> None:
 
 
 @data.command("build")
-@click.option(
-    "--corpora-root",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("../shared/corpora"),
-    show_default=True,
-    help="Folder holding basil/, babe/ (BABE, and MBIC's articles), polnear/, newssd_eng/, bbc_news/.",
-)
+@corpora_root_option("Folder holding basil/, babe/ (BABE, and MBIC's articles), polnear/, newssd_eng/, bbc_news/.")
 @click.option(
     "--corpora",
     default="basil,babe,polnear",
@@ -175,13 +181,7 @@ def data_build(
     show_default=True,
     help="Folder with dev.jsonl.",
 )
-@click.option(
-    "--corpora-root",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("../shared/corpora"),
-    show_default=True,
-    help="Corpora folder (PolNeAR dev paragraphs, BABE's biased-word lexicon).",
-)
+@corpora_root_option("Corpora folder (PolNeAR dev paragraphs, BABE's biased-word lexicon).")
 @click.option(
     "--readme",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -231,14 +231,7 @@ def train(config_path: Path, overrides: tuple[str, ...]) -> None:
 @model_option
 @gold_option
 @dataset_option("Built dataset: its held-out split is scored and the baselines trained on it.")
-@click.option(
-    "--corpora",
-    "corpora_root",
-    type=click.Path(path_type=Path),
-    default=Path("../shared/corpora"),
-    show_default=True,
-    help="Corpora root (paragraph breaks of the dev articles for the baselines).",
-)
+@corpora_root_option("Corpora root (paragraph breaks of the dev articles for the baselines).", flag="--corpora")
 @click.option(
     "--out",
     "out_dir",
