@@ -1,0 +1,130 @@
+"""Dynamic against static int8 quantization of a training run, on the dev gold sentences.
+
+The export ships dynamic int8 (activation scales computed per batch). Static quantization fixes the
+activation scales from calibration batches instead, which saves the per-batch quantize step and makes a
+sentence's label independent of its batch. This script measures whether that pays here: for each graph
+it prints the share of dev labels that agree with fp32, dev macro-F1, model-only sentences/s on dev
+(bucketed batches of 64, 2 threads, median of 3 passes) and the file size.
+
+    python benchmarks/quantization.py --run runs/labels5 [--calibration 512] [--dataset data/build/dataset]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from datasets import load_from_disk
+from onnxruntime.quantization import (
+    CalibrationDataReader,
+    CalibrationMethod,
+    QuantFormat,
+    QuantType,
+    quantize_static,
+)
+
+from quoteframe.classifier import create_session
+from quoteframe.encoding import PairEncoder
+from quoteframe.inputs import model_pair
+from quoteframe.labels import LABELS
+from quoteframe.manifest import TOKENIZER_FILE
+from quoteframe.training.export import (
+    DEFAULT_GOLD,
+    build_graphs,
+    find_checkpoint,
+    load_torch_model,
+    macro_f1,
+    onnx_probabilities,
+    read_run_info,
+    run_context,
+)
+from quoteframe.training.gold import read_gold
+from quoteframe.training.torch_inference import Batches, batches_of, row_pairs
+
+THREADS = 2
+BATCH = 64
+REPEATS = 3
+
+
+class BatchReader(CalibrationDataReader):
+    """Feeds the calibration batches to the quantizer once."""
+
+    def __init__(self, batches: Batches) -> None:
+        self._feeds = iter([feed for _, feed in batches])
+
+    def get_next(self) -> dict | None:
+        return next(self._feeds, None)
+
+
+def sentences_per_second(path: Path, batches: Batches, count: int) -> float:
+    """Median over passes of the model-only speed, after one warm-up pass."""
+    session = create_session(path, THREADS)
+    timings = []
+    for _ in range(REPEATS + 1):
+        start = time.perf_counter()
+        for _, feed in batches:
+            session.run(["logits"], feed)
+        timings.append(time.perf_counter() - start)
+    return count / statistics.median(timings[1:])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--run", type=Path, required=True, help="training run folder (checkpoint/ + run.json)")
+    parser.add_argument("--dataset", type=Path, default=Path("data/build/dataset"), help="calibration source")
+    parser.add_argument("--calibration", type=int, default=512, help="train sentences to calibrate on")
+    args = parser.parse_args()
+
+    run_info = read_run_info(args.run)
+    checkpoint, context = find_checkpoint(args.run), run_context(run_info)
+    model = load_torch_model(checkpoint)
+    encoder = PairEncoder.from_file(checkpoint / TOKENIZER_FILE, int(run_info["config"]["max_length"]))
+    rows = read_gold(DEFAULT_GOLD)
+    gold = np.array([LABELS.index(row["label"]) for row in rows])
+    dev = batches_of(encoder.encode(row_pairs(rows, context)), BATCH)
+    train = load_from_disk(str(args.dataset))["train"]
+    picked = random.Random(0).sample(range(len(train)), args.calibration)
+    calibration = batches_of(
+        encoder.encode(
+            [model_pair(train[i]["text"], train[i]["previous"], train[i]["inside_quote"], context) for i in picked]
+        )
+    )
+
+    with tempfile.TemporaryDirectory(prefix="quoteframe-quantization-") as scratch:
+        graphs = build_graphs(model, Path(scratch))
+        candidates = {f"dynamic int8 {name}": path for name, path in graphs.int8.items()}
+        for fmt in (QuantFormat.QOperator, QuantFormat.QDQ):
+            for per_channel in (False, True):
+                path = Path(scratch) / f"static-{fmt.name}-{per_channel}.onnx"
+                quantize_static(
+                    str(graphs.fp32["plain"]),
+                    str(path),
+                    BatchReader(calibration),
+                    quant_format=fmt,
+                    per_channel=per_channel,
+                    activation_type=QuantType.QUInt8,
+                    weight_type=QuantType.QInt8,
+                    calibrate_method=CalibrationMethod.MinMax,
+                    op_types_to_quantize=["MatMul", "Gemm"],
+                )
+                candidates[f"static {fmt.name}, per-channel {per_channel}"] = path
+        fp32 = onnx_probabilities(create_session(graphs.fp32["plain"]), dev, len(rows))
+        print(f"{len(rows)} dev sentences, {args.calibration} calibration sentences, {THREADS} threads, batch {BATCH}")
+        print(f"{'graph':36} {'agreement':>9} {'macro-F1':>8} {'sent/s':>7} {'MB':>6}")
+        speed = sentences_per_second(graphs.fp32["plain"], dev, len(rows))
+        print(f"{'fp32 plain':36} {1:9.4f} {macro_f1(gold, fp32):8.3f} {speed:7.1f}")
+        for name, path in candidates.items():
+            probabilities = onnx_probabilities(create_session(path), dev, len(rows))
+            agreement = float((probabilities.argmax(axis=1) == fp32.argmax(axis=1)).mean())
+            speed = sentences_per_second(path, dev, len(rows))
+            size = path.stat().st_size / 1e6
+            print(f"{name:36} {agreement:9.4f} {macro_f1(gold, probabilities):8.3f} {speed:7.1f} {size:6.1f}")
+
+
+if __name__ == "__main__":
+    main()
