@@ -4,7 +4,7 @@ The export ships dynamic int8 (activation scales computed per batch). Static qua
 activation scales from calibration batches instead, which saves the per-batch quantize step and makes a
 sentence's label independent of its batch. This script measures whether that pays here: for each graph
 it prints the share of dev labels that agree with fp32, dev macro-F1, model-only sentences/s on dev
-(bucketed batches of 64, 2 threads, median of 3 passes) and the file size.
+(bucketed batches of 64, 2 threads, median of 3 passes, as the export times its graphs) and the file size.
 
     python benchmarks/quantization.py --run runs/labels5 [--calibration 512] [--dataset data/build/dataset]
 """
@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import argparse
 import random
-import statistics
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +28,6 @@ from onnxruntime.quantization import (
 
 from quoteframe.classifier import create_session
 from quoteframe.encoding import PairEncoder
-from quoteframe.inputs import model_pair
 from quoteframe.labels import LABELS
 from quoteframe.manifest import TOKENIZER_FILE
 from quoteframe.training.export import (
@@ -42,13 +39,12 @@ from quoteframe.training.export import (
     onnx_probabilities,
     read_run_info,
     run_context,
+    seconds_per_pass,
 )
 from quoteframe.training.gold import read_gold
-from quoteframe.training.torch_inference import Batches, batches_of, row_pairs
+from quoteframe.training.torch_inference import BATCH_SIZE, Batches, batches_of, row_pairs
 
 THREADS = 2
-BATCH = 64
-REPEATS = 3
 
 
 class BatchReader(CalibrationDataReader):
@@ -62,15 +58,8 @@ class BatchReader(CalibrationDataReader):
 
 
 def sentences_per_second(path: Path, batches: Batches, count: int) -> float:
-    """Median over passes of the model-only speed, after one warm-up pass."""
-    session = create_session(path, THREADS)
-    timings = []
-    for _ in range(REPEATS + 1):
-        start = time.perf_counter()
-        for _, feed in batches:
-            session.run(["logits"], feed)
-        timings.append(time.perf_counter() - start)
-    return count / statistics.median(timings[1:])
+    """Model-only speed of one graph on ``batches``, timed as the export times its graphs."""
+    return count / seconds_per_pass(create_session(path, THREADS), batches)
 
 
 def main() -> None:
@@ -86,14 +75,10 @@ def main() -> None:
     encoder = PairEncoder.from_file(checkpoint / TOKENIZER_FILE, int(run_info["config"]["max_length"]))
     rows = read_gold(DEFAULT_GOLD)
     gold = np.array([LABELS.index(row["label"]) for row in rows])
-    dev = batches_of(encoder.encode(row_pairs(rows, context)), BATCH)
+    dev = batches_of(encoder.encode(row_pairs(rows, context)))
     train = load_from_disk(str(args.dataset))["train"]
     picked = random.Random(0).sample(range(len(train)), args.calibration)
-    calibration = batches_of(
-        encoder.encode(
-            [model_pair(train[i]["text"], train[i]["previous"], train[i]["inside_quote"], context) for i in picked]
-        )
-    )
+    calibration = batches_of(encoder.encode(row_pairs([train[i] for i in picked], context)))
 
     with tempfile.TemporaryDirectory(prefix="quoteframe-quantization-") as scratch:
         graphs = build_graphs(model, Path(scratch))
@@ -114,7 +99,8 @@ def main() -> None:
                 )
                 candidates[f"static {fmt.name}, per-channel {per_channel}"] = path
         fp32 = onnx_probabilities(create_session(graphs.fp32["plain"]), dev, len(rows))
-        print(f"{len(rows)} dev sentences, {args.calibration} calibration sentences, {THREADS} threads, batch {BATCH}")
+        print(f"{len(rows)} dev sentences, {args.calibration} calibration sentences, ", end="")
+        print(f"{THREADS} threads, batch {BATCH_SIZE}")
         print(f"{'graph':36} {'agreement':>9} {'macro-F1':>8} {'sent/s':>7} {'MB':>6}")
         speed = sentences_per_second(graphs.fp32["plain"], dev, len(rows))
         print(f"{'fp32 plain':36} {1:9.4f} {macro_f1(gold, fp32):8.3f} {speed:7.1f}")
