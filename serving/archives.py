@@ -307,8 +307,8 @@ def _txt_article(source: InputFile) -> Record:
     return _article(location, data, source.name, None)
 
 
-def _read_txt(source: InputFile, fields: Fields) -> Iterator[Pending]:
-    """A text file is one article, named by its path."""
+def _read_txt(source: InputFile, _fields: Fields) -> Iterator[Pending]:
+    """A text file is one article, named by its path (there are no fields to pick)."""
     yield partial(_txt_article, source)
 
 

@@ -53,3 +53,14 @@ def test_missing_file_and_malformed_override(tmp_path: Path) -> None:
     path.write_text("{}\n")
     with pytest.raises(ConfigError, match="not KEY=VALUE"):
         load_config(path, ("epochs",))
+
+
+def test_bad_override_is_named_as_an_override(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text("epochs: 2\n")
+    with pytest.raises(ConfigError, match=r"epochs \(from --set\): Input should be greater than or equal to 1"):
+        load_config(path, ("epochs=0",))
+    path.write_text("epochs: 0\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert "--set" not in str(caught.value)

@@ -9,9 +9,10 @@ is open at its start (the context the model also receives through :func:`quotefr
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -19,6 +20,9 @@ from quoteframe.labels import DIRECT_QUOTE, LABELS, LOADED_PARAPHRASE, NEUTRAL_P
 from quoteframe.training.lexicon import loaded_matches
 from quoteframe.training.metrics import EvalReport, evaluate_predictions
 from quoteframe.training.rules import SentenceView, carries_quote
+
+if TYPE_CHECKING:
+    from sklearn.pipeline import Pipeline
 
 #: Token appended to the TF-IDF input of a sentence that starts inside an open quotation.
 INSIDE_QUOTE_TOKEN = "xxinsidequotexx"
@@ -45,7 +49,7 @@ def tfidf_inputs(texts: Sequence[str], inside_quote: Sequence[bool]) -> list[str
     ]
 
 
-def fit_tfidf(rows, qualities: Collection[str] | None = None, seed: int = 13):
+def fit_tfidf(rows: Mapping[str, Sequence], qualities: Collection[str] | None = None, seed: int = 13) -> Pipeline:
     """Fit word (1-2) + char_wb (2-5) n-gram TF-IDF and a balanced logistic regression.
 
     ``rows`` is a ``datasets.Dataset`` (or any mapping of column lists) with ``text``,
@@ -77,7 +81,7 @@ def fit_tfidf(rows, qualities: Collection[str] | None = None, seed: int = 13):
     return model
 
 
-def tfidf_predict(model, texts: Sequence[str], inside_quote: Sequence[bool]) -> tuple[list[str], np.ndarray]:
+def tfidf_predict(model: Pipeline, texts: Sequence[str], inside_quote: Sequence[bool]) -> tuple[list[str], np.ndarray]:
     """Labels and per-label probabilities (columns in ``LABELS`` order) of a fitted TF-IDF model."""
     probabilities = model.predict_proba(tfidf_inputs(texts, inside_quote))
     order = [list(model.classes_).index(label) if label in model.classes_ else None for label in LABELS]
@@ -125,7 +129,7 @@ def dev_set(gold_path: Path, corpora_root: Path | None = None) -> EvalSet:
     return EvalSet("dev gold", texts, inside, labels)
 
 
-def heldout_sets(heldout) -> list[EvalSet]:
+def heldout_sets(heldout: Mapping[str, Sequence]) -> list[EvalSet]:
     """The heldout split as a whole and its hand-labelled rows alone (weak labels are noisier)."""
     hand = [i for i, quality in enumerate(heldout["label_quality"]) if quality == "hand"]
     columns = (heldout["text"], heldout["inside_quote"], heldout["label"])

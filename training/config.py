@@ -71,6 +71,12 @@ def _parse_override(item: str) -> tuple[str, object]:
     return key.strip(), yaml.safe_load(value)
 
 
+def _where(loc: tuple, overridden: dict[str, object]) -> str:
+    """Name a bad setting, saying when its value came from ``--set`` rather than the file."""
+    key = ".".join(str(part) for part in loc) or "(config)"
+    return f"{key} (from --set)" if loc and loc[0] in overridden else key
+
+
 def load_config(path: Path, overrides: tuple[str, ...] = ()) -> TrainConfig:
     """Read ``path``, apply ``KEY=VALUE`` overrides (values parsed as YAML) and validate."""
     try:
@@ -81,9 +87,10 @@ def load_config(path: Path, overrides: tuple[str, ...] = ()) -> TrainConfig:
         raise ConfigError(f"{path}: not valid YAML: {err}") from err
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping of settings, got {type(raw).__name__}")
-    raw.update(dict(_parse_override(item) for item in overrides))
+    overridden = dict(_parse_override(item) for item in overrides)
+    raw.update(overridden)
     try:
         return TrainConfig(**raw)
     except ValidationError as err:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or '(config)'}: {e['msg']}" for e in err.errors())
+        problems = "; ".join(f"{_where(e['loc'], overridden)}: {e['msg']}" for e in err.errors())
         raise ConfigError(f"{path}: {problems}") from err

@@ -21,6 +21,7 @@ from collections import Counter
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tqdm import tqdm
 
@@ -28,6 +29,9 @@ from quoteframe.labels import LABEL_TO_ID, LABELS
 from quoteframe.sentences import quote_context
 from quoteframe.training.loaders import Article, GoldRow, gold_articles, load_corpus, load_gold
 from quoteframe.training.repo_labels import REPO_LABELS_SOURCE, read_label_files, resolve_labels
+
+if TYPE_CHECKING:
+    from datasets import DatasetDict
 from quoteframe.training.rules import RULES, RuleScore, SentenceView, apply_rules, measure_rules, rules_for
 
 log = logging.getLogger(__name__)
@@ -341,7 +345,7 @@ def build_rows(config: BuildConfig) -> BuildResult:
     return BuildResult(train, heldout, measure_rules(pairs), dropped, time.perf_counter() - started)
 
 
-def to_dataset_dict(result: BuildResult):
+def to_dataset_dict(result: BuildResult) -> DatasetDict:
     """A ``datasets.DatasetDict`` with ``train`` and ``heldout`` splits and fixed column types.
 
     An empty split is left out (``datasets`` cannot read back a saved split without rows), which

@@ -10,11 +10,15 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from quoteframe.labels import DIRECT_QUOTE, LABELS
 from quoteframe.training.metrics import EvalReport, calibration_bins, evaluate_predictions, paired_bootstrap
+
+if TYPE_CHECKING:
+    from quoteframe.classifier import Classifier
 
 #: A system under evaluation: rows (text, previous, inside_quote) in, labels and optional probabilities out.
 System = Callable[[Sequence[dict]], tuple[list[str], np.ndarray | None]]
@@ -30,7 +34,7 @@ class SetResult:
     predicted: list[str] = field(repr=False, default_factory=list)
 
 
-def classifier_system(classifier) -> System:
+def classifier_system(classifier: Classifier) -> System:
     """Wrap a :class:`quoteframe.Classifier` as a :data:`System`."""
 
     def run(rows: Sequence[dict]) -> tuple[list[str], np.ndarray]:
@@ -45,6 +49,7 @@ def classifier_system(classifier) -> System:
 
 
 def score(system: System, rows: Sequence[dict], name: str) -> SetResult:
+    """Run one system over one eval set and keep its predictions, for the error list and the plots."""
     predicted, probabilities = system(rows)
     report = evaluate_predictions([r["label"] for r in rows], predicted, probabilities)
     return SetResult(name, report, probabilities, predicted)

@@ -407,7 +407,7 @@ def _overlap(a: tuple[int, int], b: tuple[int, int]) -> int:
     return max(0, min(a[1], b[1]) - max(a[0], b[0]))
 
 
-def polnear_tags(text: str, spans: Sequence[tuple[int, int]], attributions: Sequence[Attribution]) -> list[dict]:
+def polnear_tags(spans: Sequence[tuple[int, int]], attributions: Sequence[Attribution]) -> list[dict]:
     """Per sentence: the share of its characters in direct / mixed / indirect content, and its cues."""
     tags = []
     for span in spans:
@@ -463,7 +463,7 @@ def load_polnear(
             _report(path, error)
             continue
         ids = [f"{article_id}#{k}" for k in range(len(sentences))]
-        tags = polnear_tags(text, spans, attributions)
+        tags = polnear_tags(spans, attributions)
         articles.append(Article("polnear", article_id, sentences, ids, starts, tags))
     return articles
 

@@ -30,6 +30,7 @@ MODEL_FOLDER = "checkpoint"
 
 
 def seed_everything(seed: int) -> None:
+    """Seed every generator a run draws from, so the same config, data and thread count give the same weights."""
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
@@ -49,6 +50,7 @@ def git_commit() -> str:
 
 
 def hardware() -> str:
+    """What trained the run, recorded in ``run.json``: thread count matters, it changes the float sums."""
     if torch.cuda.is_available():
         return f"cuda: {torch.cuda.get_device_name(0)}"
     return f"cpu: {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads"
