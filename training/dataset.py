@@ -29,10 +29,10 @@ from quoteframe.labels import LABEL_TO_ID, LABELS
 from quoteframe.sentences import quote_context
 from quoteframe.training.loaders import Article, GoldRow, gold_articles, load_corpus, load_gold
 from quoteframe.training.repo_labels import REPO_LABELS_SOURCE, read_label_files, resolve_labels
+from quoteframe.training.rules import RULES, RuleScore, SentenceView, apply_rules, measure_rules, rules_for
 
 if TYPE_CHECKING:
     from datasets import DatasetDict
-from quoteframe.training.rules import RULES, RuleScore, SentenceView, apply_rules, measure_rules, rules_for
 
 log = logging.getLogger(__name__)
 
