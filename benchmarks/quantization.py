@@ -27,7 +27,6 @@ from onnxruntime.quantization import (
     CalibrationMethod,
     QuantFormat,
     QuantType,
-    quantize_dynamic,
     quantize_static,
 )
 
@@ -42,6 +41,7 @@ from quoteframe.training.export import (
     load_torch_model,
     macro_f1,
     onnx_probabilities,
+    quantize_int8,
     read_run_info,
     run_context,
     seconds_per_pass,
@@ -97,13 +97,7 @@ def main() -> None:
         for kept, pattern in KEPT_FP32.items():
             path = Path(scratch) / f"dynamic-{len(candidates)}.onnx"
             excluded = [name for name in names if re.search(pattern, name)]
-            quantize_dynamic(
-                str(graphs.fp32["plain"]),
-                str(path),
-                per_channel=True,
-                weight_type=QuantType.QInt8,
-                nodes_to_exclude=excluded,
-            )
+            quantize_int8(graphs.fp32["plain"], path, keep_fp32=excluded)
             candidates[f"dynamic int8 plain, {kept} fp32 ({len(excluded)})"] = path
         for fmt in (QuantFormat.QOperator, QuantFormat.QDQ):
             for per_channel in (False, True):

@@ -1,4 +1,4 @@
-"""Peak memory of ``quoteframe score`` on a large generated archive, scored with a tiny model.
+"""Peak memory of ``quoteframe score`` on a large generated archive, by default with a tiny model.
 
 ``throughput.py --score-gb`` measures ``score`` with the benchmark's MiniLM weights, at about 200
 sentences/s on 2 cores: a 1 GB archive would take about 8 hours. This script runs the same ``score``

@@ -21,6 +21,7 @@ import shutil
 import statistics
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -164,8 +165,11 @@ def optimize_fp32(model: torch.nn.Module, source: Path, target: Path) -> dict[st
     return {name: int(count) for name, count in optimized.get_fused_operator_statistics().items() if count}
 
 
-def quantize_int8(source: Path, target: Path) -> None:
-    """Dynamic int8 quantization with per-channel weight scales (faster here than per-tensor)."""
+def quantize_int8(source: Path, target: Path, keep_fp32: Sequence[str] = ()) -> None:
+    """Dynamic int8 quantization with per-channel weight scales (faster here than per-tensor).
+
+    ``keep_fp32`` names nodes left unquantized, for measuring what a partly quantized graph buys.
+    """
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
@@ -176,6 +180,7 @@ def quantize_int8(source: Path, target: Path) -> None:
         str(target),
         per_channel=True,
         weight_type=QuantType.QInt8,
+        nodes_to_exclude=list(keep_fp32),
         extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
     )
 
