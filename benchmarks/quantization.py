@@ -6,7 +6,7 @@ sentence's label independent of its batch. Keeping the feed-forward matrix produ
 output one of each layer reads GELU activations, a skewed range for a single 8-bit scale) trades
 speed for agreement with fp32. This script measures whether either pays here: for each graph
 it prints the share of dev labels that agree with fp32, dev macro-F1, model-only sentences/s on dev
-(bucketed batches of 64, 2 threads, median of 3 passes, as the export times its graphs) and the file size.
+(bucketed batches of serving's size, 2 threads, median of 3 passes, as the export times its graphs) and the file size.
 
     python benchmarks/quantization.py --run runs/labels5 [--calibration 512] [--dataset data/build/dataset]
 """

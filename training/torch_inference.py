@@ -13,14 +13,16 @@ import numpy as np
 import torch
 
 from quoteframe.batching import length_batches, pad_batch
-from quoteframe.classifier import softmax
+from quoteframe.classifier import DEFAULT_BATCH_SIZE, softmax
 from quoteframe.encoding import EncodedPair, PairEncoder
 from quoteframe.inputs import ContextMode, model_pair
 from quoteframe.labels import LABELS
 
 #: Padded model inputs with the input positions of their rows, length-sorted.
 Batches = list[tuple[np.ndarray, dict[str, np.ndarray]]]
-BATCH_SIZE = 64
+#: Serving's batch size: dynamic int8 picks its activation scales per batch, so the export's gates must
+#: see the batches that :class:`~quoteframe.Classifier` runs.
+BATCH_SIZE = DEFAULT_BATCH_SIZE
 
 
 def row_pairs(rows: Sequence[dict], mode: ContextMode) -> list[tuple[str, str]]:
