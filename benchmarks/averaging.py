@@ -17,11 +17,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from datasets import load_from_disk
 
 from quoteframe.encoding import PairEncoder
 from quoteframe.labels import LABEL_TO_ID
 from quoteframe.manifest import TOKENIZER_FILE
+from quoteframe.training.evaluation import heldout_hand_rows
 from quoteframe.training.export import (
     DEFAULT_GOLD,
     find_checkpoint,
@@ -55,8 +55,7 @@ def main() -> None:
     encoder = PairEncoder.from_file(checkpoints[0] / TOKENIZER_FILE, max_length)
 
     dev_rows = read_gold(DEFAULT_GOLD)
-    heldout = load_from_disk(str(args.dataset))["heldout"].filter(lambda row: row["label_quality"] == "hand")
-    heldout_rows = list(heldout)
+    heldout_rows = heldout_hand_rows(args.dataset)
     sets = {
         "dev gold": (row_pairs(dev_rows, context), np.array([LABEL_TO_ID[r["label"]] for r in dev_rows])),
         "heldout (hand rows)": (row_pairs(heldout_rows, context), np.array([r["label_id"] for r in heldout_rows])),

@@ -30,7 +30,7 @@ from onnxruntime.quantization import (
     quantize_static,
 )
 
-from quoteframe.classifier import create_session
+from quoteframe.classifier import DEFAULT_BATCH_SIZE, create_session
 from quoteframe.encoding import PairEncoder
 from quoteframe.labels import LABELS
 from quoteframe.manifest import TOKENIZER_FILE
@@ -47,7 +47,7 @@ from quoteframe.training.export import (
     seconds_per_pass,
 )
 from quoteframe.training.gold import read_gold
-from quoteframe.training.torch_inference import BATCH_SIZE, Batches, batches_of, row_pairs
+from quoteframe.training.torch_inference import Batches, batches_of, row_pairs
 
 THREADS = 2
 #: Matrix products kept in fp32 by the partly quantized graphs, as patterns on the exported node names.
@@ -116,7 +116,7 @@ def main() -> None:
                 candidates[f"static {fmt.name}, per-channel {per_channel}"] = path
         fp32 = onnx_probabilities(create_session(graphs.fp32["plain"]), dev, len(rows))
         print(f"{len(rows)} dev sentences, {args.calibration} calibration sentences, ", end="")
-        print(f"{THREADS} threads, batch {BATCH_SIZE}")
+        print(f"{THREADS} threads, batch {DEFAULT_BATCH_SIZE}")
         print(f"{'graph':52} {'agreement':>9} {'macro-F1':>8} {'sent/s':>7} {'MB':>6}")
         speed = sentences_per_second(graphs.fp32["plain"], dev, len(rows))
         print(f"{'fp32 plain':52} {1:9.4f} {macro_f1(gold, fp32):8.3f} {speed:7.1f}")

@@ -20,9 +20,6 @@ from quoteframe.labels import LABELS
 
 #: Padded model inputs with the input positions of their rows, length-sorted.
 Batches = list[tuple[np.ndarray, dict[str, np.ndarray]]]
-#: Serving's batch size: dynamic int8 picks its activation scales per batch, so the export's gates must
-#: see the batches that :class:`~quoteframe.Classifier` runs.
-BATCH_SIZE = DEFAULT_BATCH_SIZE
 
 
 def row_pairs(rows: Sequence[dict], mode: ContextMode) -> list[tuple[str, str]]:
@@ -35,8 +32,11 @@ def to_tensors(feed: dict[str, np.ndarray], device: torch.device | str = "cpu") 
     return {name: torch.from_numpy(array).to(device) for name, array in feed.items()}
 
 
-def batches_of(encoded: Sequence[EncodedPair], batch_size: int = BATCH_SIZE) -> Batches:
-    """Length-sorted padded batches with the input indices they hold, shared by every model compared."""
+def batches_of(encoded: Sequence[EncodedPair], batch_size: int = DEFAULT_BATCH_SIZE) -> Batches:
+    """Length-sorted padded batches with the input indices they hold, shared by every model compared.
+
+    The default is serving's batch size: dynamic int8 picks its activation scales per batch, so the
+    export's gates must see the batches that :class:`~quoteframe.Classifier` runs."""
     return [
         (index, pad_batch([encoded[i] for i in index]))
         for index in length_batches([len(pair.ids) for pair in encoded], batch_size)
