@@ -41,11 +41,12 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 from quoteframe import Classifier
 from quoteframe.batching import pad_batch
-from quoteframe.classifier import DEFAULT_BATCH_SIZE, create_session
+from quoteframe.classifier import DEFAULT_BATCH_SIZE
 from quoteframe.encoding import EncodedPair, PairEncoder
 from quoteframe.inputs import ContextMode, model_pair
 from quoteframe.labels import LABELS
 from quoteframe.manifest import MODEL_FILE, TOKENIZER_FILE, Manifest, sha256_file, write_manifest
+from quoteframe.runner import BatchRunner
 from quoteframe.sentences import quote_context, split_sentences
 from quoteframe.training.base_model import resolve_base_model
 from quoteframe.training.export import (
@@ -168,12 +169,12 @@ def torch_runner(model: torch.nn.Module, batches: list[dict[str, np.ndarray]]) -
 
 
 def onnx_runner(path: Path, batches: list[dict[str, np.ndarray]]) -> Callable[[], None]:
-    """One pass of an ONNX graph over prepared batches, with the Classifier's session settings."""
-    session = create_session(path, THREADS)
+    """One pass of an ONNX graph over prepared batches, run as the Classifier runs them."""
+    runner = BatchRunner(path, THREADS)
 
     def run() -> None:
-        for feed in batches:
-            session.run(["logits"], feed)
+        for _ in runner.map(lambda feed: feed, batches):
+            pass
 
     return run
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -20,27 +19,12 @@ from quoteframe.inputs import model_pair
 from quoteframe.labels import LABELS
 from quoteframe.manifest import MODEL_FILE, TOKENIZER_FILE, Manifest, default_model_dir, load_manifest
 from quoteframe.results import EMPTY_PREDICTION, FLAG_TRUNCATED, Prediction, SentenceResult
-
-if TYPE_CHECKING:
-    import onnxruntime
+from quoteframe.runner import BatchRunner
 
 #: Pairs per model call. Batches are length-sorted, so padding costs little at any size; past that, a
 #: smaller batch keeps each layer's activations in the core's cache. On a 2-core Xeon, 32 ran 9% faster
 #: than 64 and 16 slower than 32 (``benchmarks/batch_size.py``; README, Benchmark).
 DEFAULT_BATCH_SIZE = 32
-
-
-def create_session(model_path: Path, threads: int | None = None) -> onnxruntime.InferenceSession:
-    """Open an onnxruntime CPU session tuned for batch throughput on a few cores."""
-    import onnxruntime
-
-    options = onnxruntime.SessionOptions()
-    options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
-    options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
-    options.inter_op_num_threads = 1
-    if threads is not None:
-        options.intra_op_num_threads = threads
-    return onnxruntime.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -55,7 +39,7 @@ class Classifier:
 
     def __init__(
         self,
-        session: onnxruntime.InferenceSession,
+        runner: BatchRunner,
         encoder: PairEncoder,
         manifest: Manifest,
         model_dir: Path,
@@ -63,15 +47,11 @@ class Classifier:
     ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
-        self.session = session
+        self.runner = runner
         self.encoder = encoder
         self.manifest = manifest
         self.model_dir = model_dir
         self.batch_size = batch_size
-        self._input_names = [node.name for node in session.get_inputs()]
-        unknown = set(self._input_names) - {"input_ids", "attention_mask", "token_type_ids"}
-        if unknown:
-            raise ValueError(f"{model_dir / MODEL_FILE}: unexpected model inputs {sorted(unknown)}")
 
     @classmethod
     def load(
@@ -84,14 +64,14 @@ class Classifier:
         """Load a model folder (default: ``$QUOTEFRAME_MODEL`` or the repository's ``models/``).
 
         Every file is checked against the manifest's sha256 first; a missing or mismatched file raises
-        :class:`quoteframe.manifest.ModelFolderError` naming it. ``threads`` sets onnxruntime's
-        intra-op threads (default: onnxruntime's choice, one per physical core).
+        :class:`quoteframe.manifest.ModelFolderError` naming it. ``threads`` is how many batches run
+        at once, each on one core (default: every core this process may use; see
+        :mod:`quoteframe.runner`).
         """
         model_dir = Path(path) if path is not None else default_model_dir()
         manifest = load_manifest(model_dir)
         encoder = PairEncoder.from_file(model_dir / TOKENIZER_FILE, manifest.max_length)
-        session = create_session(model_dir / MODEL_FILE, threads)
-        return cls(session, encoder, manifest, model_dir, batch_size)
+        return cls(BatchRunner(model_dir / MODEL_FILE, threads), encoder, manifest, model_dir, batch_size)
 
     @property
     def max_length(self) -> int:
@@ -129,10 +109,10 @@ class Classifier:
             for i in todo
         ]
         encoded = self.encoder.encode(pairs)
-        for batch in length_batches([len(pair.ids) for pair in encoded], self.batch_size):
-            feed = pad_batch([encoded[j] for j in batch])
-            (logits,) = self.session.run(["logits"], {name: feed[name] for name in self._input_names})
-            for j, row in zip(batch, softmax(logits), strict=True):
+        batches = length_batches([len(pair.ids) for pair in encoded], self.batch_size)
+        logits = self.runner.map(lambda batch: pad_batch([encoded[j] for j in batch]), batches)
+        for batch, batch_logits in zip(batches, logits, strict=True):
+            for j, row in zip(batch, softmax(batch_logits), strict=True):
                 flags = (FLAG_TRUNCATED,) if encoded[j].truncated else ()
                 results[todo[j]] = Prediction(
                     label=LABELS[int(row.argmax())], probabilities=tuple(row.tolist()), flags=flags

@@ -314,7 +314,10 @@ def compare(model_a: Path, model_b: Path, gold_path: Path, dataset_dir: Path, re
 @model_option
 @click.option("--batch-size", type=click.IntRange(min=1), default=None, help="Sentences per model call.")
 @click.option(
-    "--threads", type=click.IntRange(min=1), default=None, help="onnxruntime threads (default: one per core)."
+    "--threads",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Batches run at once, one core each (default: every core available).",
 )
 @click.option(
     "--chunk-size",

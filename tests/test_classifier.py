@@ -137,6 +137,21 @@ def test_concurrent_predict_matches_single_thread(classifier: Classifier) -> Non
         np.testing.assert_allclose(probabilities(result), expected[i % len(inputs)], atol=1e-6)
 
 
+def test_parallel_batches_match_one_thread(classifier: Classifier, tiny_model_dir: Path) -> None:
+    # Three batches of three run on three workers at once; each batch's result must not depend on that.
+    parallel = Classifier.load(tiny_model_dir, batch_size=3, threads=3)
+    assert parallel.runner.threads == 3
+    sentences = SENTENCES + SENTENCES[:2]
+    np.testing.assert_array_equal(
+        probabilities(parallel.predict(sentences)), probabilities(classifier.predict(sentences))
+    )
+
+
+def test_thread_count_must_be_positive(tiny_model_dir: Path) -> None:
+    with pytest.raises(ValueError, match="threads must be at least 1, got 0"):
+        Classifier.load(tiny_model_dir, threads=0)
+
+
 def test_classify_article_offsets_context_and_quotes(classifier: Classifier) -> None:
     text = (
         "Council approves plan\n\n"

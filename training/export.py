@@ -33,11 +33,12 @@ from sklearn.metrics import f1_score
 from transformers import AutoModelForSequenceClassification
 
 from quoteframe.batching import pad_batch
-from quoteframe.classifier import create_session, softmax
+from quoteframe.classifier import softmax
 from quoteframe.encoding import EncodedPair, PairEncoder
 from quoteframe.inputs import ContextMode
 from quoteframe.labels import LABEL_TO_ID, LABELS
 from quoteframe.manifest import MODEL_FILE, TOKENIZER_FILE, Manifest, sha256_file, write_manifest
+from quoteframe.runner import BatchRunner
 from quoteframe.training.config import TrainConfig
 from quoteframe.training.gold import read_gold
 from quoteframe.training.torch_inference import Batches, batches_of, row_pairs, torch_probabilities
@@ -185,23 +186,27 @@ def quantize_int8(source: Path, target: Path, keep_fp32: Sequence[str] = ()) -> 
     )
 
 
-def onnx_probabilities(session: onnxruntime.InferenceSession, batches: Batches, count: int) -> np.ndarray:
-    """Probabilities in input order from an onnxruntime session."""
+def onnx_probabilities(runner: BatchRunner, batches: Batches, count: int) -> np.ndarray:
+    """Probabilities in input order from an ONNX model, batches run as serving runs them."""
     out = np.zeros((count, len(LABELS)), dtype=np.float64)
-    for index, feed in batches:
-        out[index] = softmax(session.run(["logits"], feed)[0])
+    for (index, _), logits in zip(batches, runner.map(_feed, batches), strict=True):
+        out[index] = softmax(logits)
     return out
 
 
-def seconds_per_pass(session: onnxruntime.InferenceSession, batches: Batches) -> float:
+def seconds_per_pass(runner: BatchRunner, batches: Batches) -> float:
     """Median wall time of one pass over all batches."""
     timings = []
     for _ in range(TIMING_REPEATS):
         start = time.perf_counter()
-        for _, feed in batches:
-            session.run(["logits"], feed)
+        for _ in runner.map(_feed, batches):
+            pass
         timings.append(time.perf_counter() - start)
     return statistics.median(timings)
+
+
+def _feed(batch: tuple[np.ndarray, dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    return batch[1]
 
 
 def macro_f1(gold: np.ndarray, probabilities: np.ndarray) -> float:
@@ -247,9 +252,7 @@ def build_graphs(model: torch.nn.Module, work: Path) -> Graphs:
 
 def fastest_int8(graphs: Graphs, batches: Batches) -> tuple[str, dict[str, float]]:
     """The int8 graph kind that runs ``batches`` fastest on :data:`TIMING_THREADS`, and every timing."""
-    timing = {
-        name: seconds_per_pass(create_session(path, TIMING_THREADS), batches) for name, path in graphs.int8.items()
-    }
+    timing = {name: seconds_per_pass(BatchRunner(path, TIMING_THREADS), batches) for name, path in graphs.int8.items()}
     return min(timing, key=timing.__getitem__), timing
 
 
@@ -301,8 +304,8 @@ def export_model(
         graph = graph or fastest
         fused = graphs.fused_operators
         int8_path = graphs.int8[graph]
-        fp32_p = onnx_probabilities(create_session(graphs.fp32[graph]), batches, len(rows))
-        int8_p = onnx_probabilities(create_session(int8_path), batches, len(rows))
+        fp32_p = onnx_probabilities(BatchRunner(graphs.fp32[graph]), batches, len(rows))
+        int8_p = onnx_probabilities(BatchRunner(int8_path), batches, len(rows))
         gates = check_gates(torch_p, fp32_p, int8_p, gold, min_agreement)
         report = ExportReport(out_dir, gates, graph, timing, fused, len(rows))
         if not all(gate.passed for gate in gates):
