@@ -1,7 +1,7 @@
 """Peak memory of ``quoteframe score`` on a large generated archive, by default with a tiny model.
 
-``throughput.py --score-gb`` measures ``score`` with the benchmark's MiniLM weights, at about 200
-sentences/s on 2 cores: a 1 GB archive would take about 8 hours. This script runs the same ``score``
+``throughput.py --score-gb`` measures ``score`` with the benchmark's MiniLM weights, at 250-500
+sentences/s on 2 cores: a 1 GB archive (about 6 million sentences) takes 4-7 hours. This script runs the same ``score``
 command on the same kind of archive (the same BASIL articles over and over) with
 :mod:`quoteframe.training.tiny`'s 2-layer random model: the same tokenizer, splitter, batching, writers
 and record of done articles, with inference that costs next to nothing. It prints ``throughput.py``'s
@@ -13,24 +13,59 @@ its activations, which grows with the batch shapes it meets. ``throughput.py`` m
 MiniLM on a smaller archive; ``--model`` runs this script with a real model folder instead (such as
 the shipped ``models/``), for a longer run with progress lines.
 
-    python benchmarks/score_memory.py [--gb 1] [--corpora ../shared/corpora] [--model models]
+``--longest`` rejoins each article's sentences in runs of eight with semicolons, so that nearly every
+sentence fills the model's ``max_length``: every batch then has the largest shape the model can meet,
+and onnxruntime's arena reaches, early and on a small archive, the size that ordinary news reaches only
+in rare steps over a long run.
+
+``--work DIR`` keeps the archive and the output in ``DIR`` instead of a temporary folder. A run of
+many hours can then be stopped (Ctrl-C, ``kill``) and resumed by the same command, since ``score``
+resumes where it stopped; the peak memory of the whole run is the largest of the printed peaks.
+
+    python benchmarks/score_memory.py [--gb 1] [--corpora ../shared/corpora] [--model models] [--longest]
+        [--work DIR]
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import tempfile
 from pathlib import Path
 
-from throughput import THREADS, basil_articles, cpu_summary, score_memory, write_model_folder
+from throughput import THREADS, Article, archive_texts, basil_articles, cpu_summary, score_memory, write_model_folder
 
+from quoteframe.encoding import PairEncoder
 from quoteframe.inputs import ContextMode
+from quoteframe.manifest import TOKENIZER_FILE
+from quoteframe.sentences import split_sentences
 from quoteframe.training.export import build_graphs, load_torch_model
 from quoteframe.training.tiny import write_tiny_run
 
 #: Length cap and context of the tiny model's inputs: the shipped model's, so batches have its shapes.
 MAX_LENGTH = 128
 CONTEXT: ContextMode = "quote_state"
+#: BASIL sentences per rejoined sentence in ``--longest`` (about 30 tokens each).
+JOINED = 8
+_FINAL_STOP = re.compile(r"[.!?]+(?=[\"'”’]*$)")
+
+
+def longest_articles(articles: list[Article]) -> list[Article]:
+    """Each article as one paragraph of sentences that each join ``JOINED`` of its sentences with semicolons."""
+    out: list[Article] = []
+    for article in articles:
+        sentences = [_FINAL_STOP.sub("", sentence.strip()) for paragraph in article for sentence in paragraph]
+        joined = ["; ".join(sentences[i : i + JOINED]) + "." for i in range(0, len(sentences), JOINED)]
+        out.append([joined])
+    return out
+
+
+def share_at_max_length(articles: list[Article], model_dir: Path) -> tuple[int, float]:
+    """Sentences the splitter cuts from ``articles``, and the share of them the model truncates."""
+    encoder = PairEncoder.from_file(model_dir / TOKENIZER_FILE, MAX_LENGTH)
+    sentences = [sentence.text for text in archive_texts(articles) for sentence in split_sentences(text)]
+    encoded = encoder.encode([(sentence, "") for sentence in sentences])
+    return len(sentences), sum(pair.truncated for pair in encoded) / max(len(encoded), 1)
 
 
 def main() -> None:
@@ -40,12 +75,19 @@ def main() -> None:
     parser.add_argument("--sentences", type=int, default=2000, help="BASIL sentences the archive repeats")
     parser.add_argument("--report-every", type=float, default=300.0, help="seconds between progress lines (0: none)")
     parser.add_argument("--model", type=Path, default=None, help="model folder to score with (default: tiny model)")
+    parser.add_argument("--longest", action="store_true", help="sentences that fill max_length (largest batches)")
+    parser.add_argument("--work", type=Path, default=None, help="keep archive and output here (resumable run)")
     args = parser.parse_args()
 
     print(cpu_summary())
     articles = basil_articles(args.corpora, args.sentences)
+    if args.longest:
+        articles = longest_articles(articles)
     with tempfile.TemporaryDirectory(prefix="quoteframe-memory-") as scratch:
         work = Path(scratch)
+        if args.work is not None:
+            work = args.work.resolve()
+            work.mkdir(parents=True, exist_ok=True)
         if args.model is not None:
             model_dir, name = args.model.resolve(), f"model folder {args.model}"
         else:
@@ -53,6 +95,9 @@ def main() -> None:
             graphs = build_graphs(load_torch_model(checkpoint), work)
             model_dir, name = work / "model", "tiny 2-layer model"
             write_model_folder(model_dir, graphs.int8["plain"], checkpoint, MAX_LENGTH, "plain", CONTEXT)
+        if args.longest:
+            count, share = share_at_max_length(articles, model_dir)
+            print(f"--longest: the splitter cuts {count} sentences from the articles; {share:.1%} fill max_length")
         line, _ = score_memory(model_dir, work, articles, args.gb, report_every=args.report_every)
         print(f"quoteframe score, {name}, {THREADS} threads: {line}")
 

@@ -6,7 +6,10 @@ weights were trained with (the run's ``context`` setting; the training default f
 
 - PyTorch eager fp32, batches of 32 in input order (the naive baseline);
 - PyTorch eager fp32 with the Classifier's length bucketing;
-- ONNX fp32 and int8, each as the plain and the optimized graph, all with the same bucketing;
+- ONNX fp32 and int8, each as the plain and the optimized graph, all with the same bucketing and run as
+  the Classifier runs them (whole batches in parallel, one core each: :mod:`quoteframe.runner`);
+- the Classifier's int8 graph run the older way, one batch at a time with each operator split over
+  onnxruntime's intra-op threads;
 - ``Classifier.predict`` end to end (tokenization included; every other row times the model alone), on
   the int8 graph that ``--graph`` names (the shipped model's is in its manifest), else the faster one.
 
@@ -36,6 +39,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import onnxruntime
 import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
@@ -179,6 +183,21 @@ def onnx_runner(path: Path, batches: list[dict[str, np.ndarray]]) -> Callable[[]
     return run
 
 
+def intra_op_runner(path: Path, batches: list[dict[str, np.ndarray]]) -> Callable[[], None]:
+    """One pass of an ONNX graph, one batch at a time, each operator split over onnxruntime's threads:
+    what serving ran before :class:`~quoteframe.runner.BatchRunner`, kept for the comparison."""
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = THREADS
+    options.inter_op_num_threads = 1
+    session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+    def run() -> None:
+        for feed in batches:
+            session.run(["logits"], feed)
+
+    return run
+
+
 def write_model_folder(
     out: Path, int8: Path, checkpoint: Path, max_length: int, graph: str, context: ContextMode
 ) -> None:
@@ -288,11 +307,18 @@ def score_memory(
     """Throughput and memory of ``quoteframe score`` on a generated archive, sampled while it runs;
     returns the printed line and the sentences/s. With ``report_every`` (seconds), a line on stderr that
     often gives the resident memory so far and how much of the archive the run has read, so a long run
-    shows its trend before it ends."""
+    shows its trend before it ends. A ``work`` folder that already holds the archive and a stopped run's
+    output resumes that run: the memory figures are then this process's, the rates the whole run's."""
     if not Path("/proc/self/status").exists():
         return "skipped: memory is read from /proc, which this system lacks", 0.0
     archive = work / "archive.jsonl"
-    written = write_archive(archive, articles, gigabytes)
+    if archive.is_file():  # a stopped run, resumed in the same work folder, scores the same archive
+        with archive.open("rb") as handle:
+            written = sum(1 for _ in handle)
+    else:
+        partial = work / ".archive.jsonl.partial"
+        written = write_archive(partial, articles, gigabytes)
+        partial.replace(archive)
     command = [console_script(), "score", str(archive), "-o", str(work / "scored"), "--no-progress"]
     env = {**os.environ, "QUOTEFRAME_MODEL": str(model_dir)}
     samples: list[tuple[float, int]] = []
@@ -386,6 +412,7 @@ def main() -> None:
             "ONNX fp32 optimized, bucketed": onnx_runner(graphs.fp32["optimized"], bucketed),
             "ONNX int8 plain, bucketed": onnx_runner(graphs.int8["plain"], bucketed),
             "ONNX int8 optimized, bucketed": onnx_runner(graphs.int8["optimized"], bucketed),
+            f"ONNX int8 {graph}, batches in turn, intra-op threads": intra_op_runner(graphs.int8[graph], bucketed),
             "Classifier.predict end to end": lambda: classifier.predict(sentences, previous, inside),
         }
         print(f"load average before timing: {load_average()}")

@@ -22,8 +22,10 @@ from quoteframe.results import EMPTY_PREDICTION, FLAG_TRUNCATED, Prediction, Sen
 from quoteframe.runner import BatchRunner
 
 #: Pairs per model call. Batches are length-sorted, so padding costs little at any size; past that, a
-#: smaller batch keeps each layer's activations in the core's cache. On a 2-core Xeon, 32 ran 9% faster
-#: than 64 and 16 slower than 32 (``benchmarks/batch_size.py``; README, Benchmark).
+#: smaller batch keeps each layer's activations in its core's cache: on a 2-core Xeon, 32 ran 11% faster
+#: than 64, and 8 13% faster than 32 (``benchmarks/batch_size.py``; README, Benchmark). The default stays
+#: at the size the shipped model's export gates and evaluation were measured at: dynamic int8 picks its
+#: activation scales per batch, so the batch size moves a few labels.
 DEFAULT_BATCH_SIZE = 32
 
 

@@ -3,9 +3,10 @@
 A batch of 32 news sentences gives MiniLM small matrices. Split over cores inside every operator
 (onnxruntime's intra-op threads), each of the graph's few hundred operators ends in a wait for the
 slowest core, and on a few cores those waits cost more than the split saves. Here each worker runs
-whole batches on a single-threaded session instead, so the cores never wait for each other; on a
-2-core Xeon the shipped int8 model ran 10-20% faster so (README, Benchmark). A sentence's result
-depends only on its batch (dynamic int8 picks activation scales per batch), never on the thread count.
+whole batches on a single-threaded session instead, so the cores never wait for each other. On a
+2-core Xeon the shipped int8 model ran 14% faster so (``benchmarks/throughput.py``; README,
+Benchmark). A sentence's result depends only on its batch (dynamic int8 picks activation scales per
+batch), never on the thread count.
 """
 
 from __future__ import annotations
