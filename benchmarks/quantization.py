@@ -34,7 +34,6 @@ from quoteframe.classifier import DEFAULT_BATCH_SIZE
 from quoteframe.encoding import PairEncoder
 from quoteframe.labels import LABELS
 from quoteframe.manifest import TOKENIZER_FILE
-from quoteframe.runner import BatchRunner
 from quoteframe.training.export import (
     DEFAULT_GOLD,
     build_graphs,
@@ -70,7 +69,7 @@ class BatchReader(CalibrationDataReader):
 
 def sentences_per_second(path: Path, batches: Batches, count: int) -> float:
     """Model-only speed of one graph on ``batches``, timed as the export times its graphs."""
-    return count / seconds_per_pass(BatchRunner(path, THREADS), batches)
+    return count / seconds_per_pass(path, batches, THREADS)
 
 
 def main() -> None:
@@ -115,14 +114,14 @@ def main() -> None:
                     op_types_to_quantize=["MatMul", "Gemm"],
                 )
                 candidates[f"static {fmt.name}, per-channel {per_channel}"] = path
-        fp32 = onnx_probabilities(BatchRunner(graphs.fp32["plain"]), dev, len(rows))
+        fp32 = onnx_probabilities(graphs.fp32["plain"], dev, len(rows))
         print(f"{len(rows)} dev sentences, {args.calibration} calibration sentences, ", end="")
         print(f"{THREADS} threads, batch {DEFAULT_BATCH_SIZE}")
         print(f"{'graph':52} {'agreement':>9} {'macro-F1':>8} {'sent/s':>7} {'MB':>6}")
         speed = sentences_per_second(graphs.fp32["plain"], dev, len(rows))
         print(f"{'fp32 plain':52} {1:9.4f} {macro_f1(gold, fp32):8.3f} {speed:7.1f}")
         for name, path in candidates.items():
-            probabilities = onnx_probabilities(BatchRunner(path), dev, len(rows))
+            probabilities = onnx_probabilities(path, dev, len(rows))
             agreement = float((probabilities.argmax(axis=1) == fp32.argmax(axis=1)).mean())
             speed = sentences_per_second(path, dev, len(rows))
             size = path.stat().st_size / 1e6

@@ -1,8 +1,8 @@
 """Peak memory of ``quoteframe score`` on a large generated archive, by default with a tiny model.
 
 ``throughput.py --score-gb`` measures ``score`` with the benchmark's MiniLM weights, at 250-500
-sentences/s on 2 cores: a 1 GB archive (about 6 million sentences) takes 4-7 hours. This script runs the same ``score``
-command on the same kind of archive (the same BASIL articles over and over) with
+sentences/s on 2 cores: a 1 GB archive (about 6 million sentences) takes 3.5-7 hours. This script
+runs the same ``score`` command on the same kind of archive (the same BASIL articles over and over) with
 :mod:`quoteframe.training.tiny`'s 2-layer random model: the same tokenizer, splitter, batching, writers
 and record of done articles, with inference that costs next to nothing. It prints ``throughput.py``'s
 memory line, and a progress line every ``--report-every`` seconds.
@@ -13,14 +13,16 @@ its activations, which grows with the batch shapes it meets. ``throughput.py`` m
 MiniLM on a smaller archive; ``--model`` runs this script with a real model folder instead (such as
 the shipped ``models/``), for a longer run with progress lines.
 
-``--longest`` rejoins each article's sentences in runs of eight with semicolons, so that nearly every
-sentence fills the model's ``max_length``: every batch then has the largest shape the model can meet,
-and onnxruntime's arena reaches, early and on a small archive, the size that ordinary news reaches only
-in rare steps over a long run.
+``--longest`` rejoins each article's sentences in runs of eight with semicolons, so that most sentences
+fill the model's ``max_length`` (it prints the share): most batches then have the largest shape the
+model can meet, and onnxruntime's arena reaches, early and on a small archive, the size that ordinary
+news reaches only in rare steps over a long run.
 
 ``--work DIR`` keeps the archive and the output in ``DIR`` instead of a temporary folder. A run of
 many hours can then be stopped (Ctrl-C, ``kill``) and resumed by the same command, since ``score``
-resumes where it stopped; the peak memory of the whole run is the largest of the printed peaks.
+resumes where it stopped; the peak memory of the whole run is the largest of the printed peaks. An
+archive already in ``DIR`` is scored as it is, whatever ``--gb`` and ``--longest`` say; a new size or
+kind needs a new ``DIR``.
 
     python benchmarks/score_memory.py [--gb 1] [--corpora ../shared/corpora] [--model models] [--longest]
         [--work DIR]

@@ -184,8 +184,10 @@ def onnx_runner(path: Path, batches: list[dict[str, np.ndarray]]) -> Callable[[]
 
 
 def intra_op_runner(path: Path, batches: list[dict[str, np.ndarray]]) -> Callable[[], None]:
-    """One pass of an ONNX graph, one batch at a time, each operator split over onnxruntime's threads:
-    what serving ran before :class:`~quoteframe.runner.BatchRunner`, kept for the comparison."""
+    """One pass of an ONNX graph, one batch at a time on onnxruntime's intra-op threads.
+
+    That is how serving ran before :class:`~quoteframe.runner.BatchRunner`; the row shows the difference.
+    """
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = THREADS
     options.inter_op_num_threads = 1

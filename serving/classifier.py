@@ -23,7 +23,8 @@ from quoteframe.runner import BatchRunner
 
 #: Pairs per model call. Batches are length-sorted, so padding costs little at any size; past that, a
 #: smaller batch keeps each layer's activations in its core's cache: on a 2-core Xeon, 32 ran 11% faster
-#: than 64, and 8 13% faster than 32 (``benchmarks/batch_size.py``; README, Benchmark). The default stays
+#: than 64, and 8 13% faster than 32, in the quieter of two runs (``benchmarks/batch_size.py``; README,
+#: Benchmark); in the other, 8 to 32 were within 8% of each other. The default stays
 #: at the size the shipped model's export gates and evaluation were measured at: dynamic int8 picks its
 #: activation scales per batch, so the batch size moves a few labels.
 DEFAULT_BATCH_SIZE = 32
@@ -112,9 +113,9 @@ class Classifier:
         ]
         encoded = self.encoder.encode(pairs)
         batches = length_batches([len(pair.ids) for pair in encoded], self.batch_size)
-        logits = self.runner.map(lambda batch: pad_batch([encoded[j] for j in batch]), batches)
-        for batch, batch_logits in zip(batches, logits, strict=True):
-            for j, row in zip(batch, softmax(batch_logits), strict=True):
+        batch_logits = self.runner.map(lambda batch: pad_batch([encoded[j] for j in batch]), batches)
+        for batch, logits in zip(batches, batch_logits, strict=True):
+            for j, row in zip(batch, softmax(logits), strict=True):
                 flags = (FLAG_TRUNCATED,) if encoded[j].truncated else ()
                 results[todo[j]] = Prediction(
                     label=LABELS[int(row.argmax())], probabilities=tuple(row.tolist()), flags=flags

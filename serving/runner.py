@@ -29,7 +29,11 @@ _INPUTS = frozenset({"input_ids", "attention_mask", "token_type_ids"})
 
 
 def available_cores() -> int:
-    """CPU cores this process may run on (its affinity mask where the OS has one)."""
+    """Logical CPUs this process may run on (its affinity mask where the OS has one).
+
+    Hyper-threads count, and a container's CPU quota does not: where memory is tight, pass the number of
+    physical cores as ``threads`` instead, since each batch in flight holds its own activations.
+    """
     if hasattr(os, "sched_getaffinity"):
         return max(1, len(os.sched_getaffinity(0)))
     return os.cpu_count() or 1
@@ -51,7 +55,9 @@ class BatchRunner:
     """One shared onnxruntime session and ``threads`` workers that run batches through it.
 
     onnxruntime allows concurrent ``run`` calls on one session, so the weights are loaded once
-    whatever the thread count, and several callers may share a runner.
+    whatever the thread count. Several callers may share a runner: with ``threads`` above 1 their
+    batches queue for the same workers, so no more than ``threads`` batches run at once; with 1, each
+    calling thread runs its own batches.
     """
 
     def __init__(self, model_path: Path, threads: int | None = None) -> None:
@@ -80,6 +86,17 @@ class BatchRunner:
         ``make_feed`` builds the padded batch inside the worker, so that padding overlaps inference
         and only the batches in flight are held padded.
         """
-        if self._pool is None or len(items) < 2:
+        if self._pool is None:
             return (self.logits(make_feed(item)) for item in items)
         return self._pool.map(lambda item: self.logits(make_feed(item)), items)
+
+    def close(self) -> None:
+        """Stop the workers once the batches already queued are done."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+
+    def __enter__(self) -> BatchRunner:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()

@@ -128,11 +128,14 @@ def test_argument_errors(classifier: Classifier) -> None:
         classifier.predict(SENTENCES[:2], inside_quote=[True, False, True])
 
 
-def test_concurrent_predict_matches_single_thread(classifier: Classifier) -> None:
+@pytest.mark.parametrize("threads", [1, 3])
+def test_concurrent_predict_matches_single_thread(classifier: Classifier, tiny_model_dir: Path, threads: int) -> None:
+    # With threads=3 the callers' batches share one pool of model workers.
+    shared = Classifier.load(tiny_model_dir, batch_size=3, threads=threads)
     inputs = [SENTENCES[i:] + SENTENCES[:i] for i in range(len(SENTENCES))]
     expected = [probabilities(classifier.predict(batch)) for batch in inputs]
     with ThreadPoolExecutor(max_workers=4) as pool:
-        results = list(pool.map(classifier.predict, inputs * 4))
+        results = list(pool.map(shared.predict, inputs * 4))
     for i, result in enumerate(results):
         np.testing.assert_allclose(probabilities(result), expected[i % len(inputs)], atol=1e-6)
 

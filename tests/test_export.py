@@ -62,9 +62,9 @@ def test_violated_gate_fails_and_writes_nothing(
 ) -> None:
     real = export.onnx_probabilities
 
-    def shifted(session, batches, count):
+    def shifted(model_path, batches, count):
         # Move probability mass as a broken export would: labels no longer match PyTorch.
-        return np.roll(real(session, batches, count), 1, axis=1)
+        return np.roll(real(model_path, batches, count), 1, axis=1)
 
     monkeypatch.setattr(export, "onnx_probabilities", shifted)
     out = tmp_path / "model"

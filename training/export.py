@@ -23,6 +23,7 @@ import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -186,27 +187,25 @@ def quantize_int8(source: Path, target: Path, keep_fp32: Sequence[str] = ()) -> 
     )
 
 
-def onnx_probabilities(runner: BatchRunner, batches: Batches, count: int) -> np.ndarray:
+def onnx_probabilities(model_path: Path, batches: Batches, count: int) -> np.ndarray:
     """Probabilities in input order from an ONNX model, batches run as serving runs them."""
     out = np.zeros((count, len(LABELS)), dtype=np.float64)
-    for (index, _), logits in zip(batches, runner.map(_feed, batches), strict=True):
-        out[index] = softmax(logits)
+    with BatchRunner(model_path) as runner:
+        for (index, _), logits in zip(batches, runner.map(itemgetter(1), batches), strict=True):
+            out[index] = softmax(logits)
     return out
 
 
-def seconds_per_pass(runner: BatchRunner, batches: Batches) -> float:
-    """Median wall time of one pass over all batches."""
+def seconds_per_pass(model_path: Path, batches: Batches, threads: int = TIMING_THREADS) -> float:
+    """Median wall time of one pass over all batches, on ``threads`` cores."""
     timings = []
-    for _ in range(TIMING_REPEATS):
-        start = time.perf_counter()
-        for _ in runner.map(_feed, batches):
-            pass
-        timings.append(time.perf_counter() - start)
+    with BatchRunner(model_path, threads) as runner:
+        for _ in range(TIMING_REPEATS):
+            start = time.perf_counter()
+            for _ in runner.map(itemgetter(1), batches):
+                pass
+            timings.append(time.perf_counter() - start)
     return statistics.median(timings)
-
-
-def _feed(batch: tuple[np.ndarray, dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
-    return batch[1]
 
 
 def macro_f1(gold: np.ndarray, probabilities: np.ndarray) -> float:
@@ -252,7 +251,7 @@ def build_graphs(model: torch.nn.Module, work: Path) -> Graphs:
 
 def fastest_int8(graphs: Graphs, batches: Batches) -> tuple[str, dict[str, float]]:
     """The int8 graph kind that runs ``batches`` fastest on :data:`TIMING_THREADS`, and every timing."""
-    timing = {name: seconds_per_pass(BatchRunner(path, TIMING_THREADS), batches) for name, path in graphs.int8.items()}
+    timing = {name: seconds_per_pass(path, batches) for name, path in graphs.int8.items()}
     return min(timing, key=timing.__getitem__), timing
 
 
@@ -304,8 +303,8 @@ def export_model(
         graph = graph or fastest
         fused = graphs.fused_operators
         int8_path = graphs.int8[graph]
-        fp32_p = onnx_probabilities(BatchRunner(graphs.fp32[graph]), batches, len(rows))
-        int8_p = onnx_probabilities(BatchRunner(int8_path), batches, len(rows))
+        fp32_p = onnx_probabilities(graphs.fp32[graph], batches, len(rows))
+        int8_p = onnx_probabilities(int8_path, batches, len(rows))
         gates = check_gates(torch_p, fp32_p, int8_p, gold, min_agreement)
         report = ExportReport(out_dir, gates, graph, timing, fused, len(rows))
         if not all(gate.passed for gate in gates):
