@@ -33,6 +33,7 @@ from __future__ import annotations
 import argparse
 import re
 import tempfile
+from contextlib import nullcontext
 from pathlib import Path
 
 from throughput import THREADS, Article, archive_texts, basil_articles, cpu_summary, score_memory, write_model_folder
@@ -85,11 +86,11 @@ def main() -> None:
     articles = basil_articles(args.corpora, args.sentences)
     if args.longest:
         articles = longest_articles(articles)
-    with tempfile.TemporaryDirectory(prefix="quoteframe-memory-") as scratch:
+    if args.work is not None:
+        args.work.mkdir(parents=True, exist_ok=True)
+    folder = nullcontext(args.work.resolve()) if args.work else tempfile.TemporaryDirectory(prefix="quoteframe-memory-")
+    with folder as scratch:
         work = Path(scratch)
-        if args.work is not None:
-            work = args.work.resolve()
-            work.mkdir(parents=True, exist_ok=True)
         if args.model is not None:
             model_dir, name = args.model.resolve(), f"model folder {args.model}"
         else:

@@ -39,7 +39,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-import onnxruntime
 import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
@@ -50,7 +49,7 @@ from quoteframe.encoding import EncodedPair, PairEncoder
 from quoteframe.inputs import ContextMode, model_pair
 from quoteframe.labels import LABELS
 from quoteframe.manifest import MODEL_FILE, TOKENIZER_FILE, Manifest, sha256_file, write_manifest
-from quoteframe.runner import BatchRunner
+from quoteframe.runner import BatchRunner, create_session
 from quoteframe.sentences import quote_context, split_sentences
 from quoteframe.training.base_model import resolve_base_model
 from quoteframe.training.export import (
@@ -188,10 +187,7 @@ def intra_op_runner(path: Path, batches: list[dict[str, np.ndarray]]) -> Callabl
 
     That is how serving ran before :class:`~quoteframe.runner.BatchRunner`; the row shows the difference.
     """
-    options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads = THREADS
-    options.inter_op_num_threads = 1
-    session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    session = create_session(path, intra_op_threads=THREADS)
 
     def run() -> None:
         for feed in batches:

@@ -39,14 +39,18 @@ def available_cores() -> int:
     return os.cpu_count() or 1
 
 
-def create_session(model_path: Path) -> onnxruntime.InferenceSession:
-    """Open a single-threaded onnxruntime CPU session with every graph optimization on."""
+def create_session(model_path: Path, intra_op_threads: int = 1) -> onnxruntime.InferenceSession:
+    """Open an onnxruntime CPU session with every graph optimization on.
+
+    Single-threaded by default, as :class:`BatchRunner` gives each batch one core; the benchmark passes
+    more threads to time the older way of splitting each operator over the cores.
+    """
     import onnxruntime
 
     options = onnxruntime.SessionOptions()
     options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
-    options.intra_op_num_threads = 1
+    options.intra_op_num_threads = intra_op_threads
     options.inter_op_num_threads = 1
     return onnxruntime.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])
 
