@@ -22,7 +22,11 @@ news reaches only in rare steps over a long run.
 many hours can then be stopped (Ctrl-C, ``kill``) and resumed by the same command, since ``score``
 resumes where it stopped; the peak memory of the whole run is the largest of the printed peaks. An
 archive already in ``DIR`` is scored as it is, whatever ``--gb`` and ``--longest`` say; a new size or
-kind needs a new ``DIR``.
+kind needs a new ``DIR``. The same command on a finished ``DIR`` only checks its output again.
+
+At the end the script reads the output back and checks that no article was lost or scored twice,
+which matters most for a run that was stopped and resumed: one article row per archive line, in
+order, and for each article exactly its sentences, numbered from 0, in the sentence table.
 
     python benchmarks/score_memory.py [--gb 1] [--corpora ../shared/corpora] [--model models] [--longest]
         [--work DIR]
@@ -31,16 +35,21 @@ kind needs a new ``DIR``.
 from __future__ import annotations
 
 import argparse
+import json
 import re
+import sys
 import tempfile
 from contextlib import nullcontext
 from pathlib import Path
 
+import numpy as np
+import pyarrow.parquet as pq
 from throughput import THREADS, Article, archive_texts, basil_articles, cpu_summary, score_memory, write_model_folder
 
 from quoteframe.encoding import PairEncoder
 from quoteframe.inputs import ContextMode
 from quoteframe.manifest import TOKENIZER_FILE
+from quoteframe.scoring import output_paths
 from quoteframe.sentences import split_sentences
 from quoteframe.training.export import build_graphs, load_torch_model
 from quoteframe.training.tiny import write_tiny_run
@@ -69,6 +78,49 @@ def share_at_max_length(articles: list[Article], model_dir: Path) -> tuple[int, 
     sentences = [sentence.text for text in archive_texts(articles) for sentence in split_sentences(text)]
     encoded = encoder.encode([(sentence, "") for sentence in sentences])
     return len(sentences), sum(pair.truncated for pair in encoded) / max(len(encoded), 1)
+
+
+class OutputMismatch(RuntimeError):
+    """A finished run's output does not hold each archive line's article and sentences exactly once."""
+
+
+def expect(ok: bool, problem: str) -> None:
+    """Raise :class:`OutputMismatch` with ``problem`` unless ``ok``."""
+    if not ok:
+        raise OutputMismatch(problem)
+
+
+def check_output(work: Path) -> str:
+    """Read a finished run's output back: every archive line scored once, in order, with all its sentences.
+
+    Raises :class:`OutputMismatch` naming the first difference; returns the line that says what was checked.
+    """
+    paths = output_paths(work / "scored")
+    with (work / "archive.jsonl").open("rb") as handle:
+        lines = sum(1 for _ in handle)
+    with paths.errors.open("rb") as handle:
+        errors = sum(1 for _ in handle)
+    expect(errors == 0, f"{errors} error rows, but every record of the generated archive is well formed")
+    articles = pq.read_table(paths.articles, columns=["article_index", "position", "sentences"])
+    article_index = articles["article_index"].to_numpy()
+    expect(np.array_equal(article_index, np.arange(lines)), "article rows are not one per archive line, in order")
+    expect(np.array_equal(articles["position"].to_numpy(), np.arange(1, lines + 1)), "article positions differ")
+    counts = articles["sentences"].to_numpy().astype(np.int64)
+    sentences = pq.read_table(paths.sentences, columns=["article_index", "sentence_index"])
+    expect(len(sentences) == counts.sum(), f"{len(sentences)} sentence rows, the article rows count {counts.sum()}")
+    expect(
+        np.array_equal(sentences["article_index"].to_numpy(), np.repeat(article_index, counts)),
+        "sentence rows are not grouped by article in order",
+    )
+    starts = np.repeat(np.cumsum(counts) - counts, counts)
+    expected = np.arange(len(sentences)) - starts
+    expect(np.array_equal(sentences["sentence_index"].to_numpy(), expected), "sentence indices are not 0..n-1")
+    summary = json.loads(paths.summary.read_text(encoding="utf-8"))
+    expect(summary["articles"] == lines and summary["sentences"] == len(sentences), "the summary's counts differ")
+    return (
+        f"output check passed: {lines} archive lines, {lines} article rows in order, "
+        f"{len(sentences)} sentence rows (each article's sentences once, numbered from 0), no error rows"
+    )
 
 
 def main() -> None:
@@ -101,8 +153,11 @@ def main() -> None:
         if args.longest:
             count, share = share_at_max_length(articles, model_dir)
             print(f"--longest: the splitter cuts {count} sentences from the articles; {share:.1%} fill max_length")
-        line, _ = score_memory(model_dir, work, articles, args.gb, report_every=args.report_every)
+        line, rate = score_memory(model_dir, work, articles, args.gb, report_every=args.report_every)
         print(f"quoteframe score, {name}, {THREADS} threads: {line}")
+        if not rate:
+            sys.exit(1)
+        print(check_output(work))
 
 
 if __name__ == "__main__":
