@@ -7,10 +7,13 @@ never stops the stream: scoring millions of crawled articles must not die on one
 Readers yield records lazily and hold at most one batch in memory. The expensive part of a record
 (JSON parsing, HTML extraction) is deferred until :func:`read_records` decides to keep it, so a
 resumed run skips the records it already scored cheaply and sees exactly the same record sequence.
+A parser that fails on one record in a way no reader foresaw (a recursion limit, an odd exception of
+an HTML library) still costs only that record: it becomes an error row, and the same one on a resume.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import gzip
 import io
@@ -21,6 +24,8 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import IO, Any
+
+from quoteframe.text import unpaired_surrogate
 
 #: Text field names tried in order when ``--text-field`` is not given.
 DEFAULT_TEXT_FIELDS: tuple[str, ...] = ("text", "content", "body", "article", "maintext")
@@ -39,6 +44,8 @@ SUFFIX_FORMATS: dict[str, str] = {
 }
 #: Rows read from Parquet per batch: bounded memory whatever the row-group size.
 PARQUET_BATCH_ROWS = 512
+#: What a CSV row whose quoted field runs to the end of the file is told (the csv module says "unexpected end of data").
+UNCLOSED_QUOTE = "a quotation mark opened in this row is never closed; the rest of the file was read into it"
 #: Errors a reader turns into one error record where the file stops being readable.
 READ_ERRORS = (OSError, EOFError, zlib.error, csv.Error, ValueError)
 
@@ -88,8 +95,26 @@ class RecordError:
 
 
 Record = Article | RecordError
-#: What a reader yields: a finished record, or a function that builds it when the record is kept.
-Pending = Record | Callable[[], Record]
+
+
+@dataclass(frozen=True)
+class Deferred:
+    """A record whose parsing waits until it is kept: where it is, and the function that builds it."""
+
+    location: Location
+    build: Callable[[], Record]
+    id: str | None = None
+
+    def record(self) -> Record:
+        """Build the record; any failure of the parser becomes this record's error."""
+        try:
+            return self.build()
+        except Exception as exc:  # one record that breaks a parser must not stop a run over millions
+            return RecordError(self.location, f"record could not be read: {exc!r}", self.id)
+
+
+#: What a reader yields: a finished record, or one to build when it is kept.
+Pending = Record | Deferred
 
 
 @dataclass(frozen=True)
@@ -132,22 +157,32 @@ def resolve_inputs(paths: list[Path]) -> list[InputFile]:
 
     A folder stands for every archive file below it (sorted, recursively), so a folder of ``.txt``
     files is a folder of articles. The order is part of the output, so it must not depend on the
-    file system's listing order.
+    file system's listing order. A file named twice (itself and through its folder, say) is read
+    once, where it first appears: scoring it twice would give every one of its articles two rows.
     """
     files: list[InputFile] = []
+    seen: set[Path] = set()
+
+    def add(path: Path, fmt: str) -> None:
+        key = path.resolve()
+        if key not in seen:
+            seen.add(key)
+            files.append(InputFile(path, str(path), fmt))
+
     for path in paths:
         if path.is_dir():
             found = sorted(p for p in path.rglob("*") if p.is_file() and detect_format(p))
             if not found:
                 raise ArchiveError(f"{path}: folder holds no archive file ({', '.join(SUFFIX_FORMATS)})")
-            files.extend(InputFile(p, str(p), detect_format(p) or "") for p in found)
+            for file in found:
+                add(file, detect_format(file) or "")
             continue
         fmt = detect_format(path)
         if fmt is None:
             raise ArchiveError(
                 f"{path}: unknown archive format; expected one of {', '.join(SUFFIX_FORMATS)} (optionally .gz)"
             )
-        files.append(InputFile(path, str(path), fmt))
+        add(path, fmt)
     return files
 
 
@@ -157,7 +192,7 @@ def read_records(source: InputFile, fields: Fields, skip: int = 0) -> Iterator[R
     for number, pending in enumerate(reader(source, fields), start=1):
         if number <= skip:
             continue
-        yield pending if isinstance(pending, Article | RecordError) else pending()
+        yield pending.record() if isinstance(pending, Deferred) else pending
 
 
 def _open_binary(path: Path) -> IO[bytes]:
@@ -171,9 +206,21 @@ def _first_present(mapping: Mapping[str, Any], names: tuple[str, ...]) -> str | 
     return next((name for name in names if mapping.get(name) is not None), None)
 
 
+def _record_id(given_id: Any, location: Location) -> str:
+    """The record's own id as text (undecodable bytes and unpaired surrogates escaped), else ``file:position``."""
+    if given_id is None or given_id == "" or given_id == b"":
+        return str(location)
+    if isinstance(given_id, bytes):
+        return given_id.decode("utf-8", errors="backslashreplace")
+    text = str(given_id)
+    if unpaired_surrogate(text) is not None:
+        return text.encode("utf-8", errors="backslashreplace").decode("utf-8")
+    return text
+
+
 def _article(location: Location, text: Any, given_id: Any, text_field: str | None) -> Record:
     """Check the text of a record and build its article; the id falls back to ``file:position``."""
-    article_id = str(location) if given_id is None or given_id == "" else str(given_id)
+    article_id = _record_id(given_id, location)
     if text is None:
         return RecordError(location, f"missing text field ({text_field or ', '.join(DEFAULT_TEXT_FIELDS)})", article_id)
     if isinstance(text, bytes):
@@ -183,6 +230,9 @@ def _article(location: Location, text: Any, given_id: Any, text_field: str | Non
             return RecordError(location, f"invalid UTF-8 in text at byte {exc.start}", article_id)
     if not isinstance(text, str):
         return RecordError(location, f"text field {text_field!r} is {type(text).__name__}, not a string", article_id)
+    bad = unpaired_surrogate(text)
+    if bad is not None:
+        return RecordError(location, f"invalid Unicode in text: unpaired surrogate at character {bad}", article_id)
     if not text.strip():
         return RecordError(location, "empty article", article_id)
     return Article(location, article_id, text)
@@ -204,20 +254,25 @@ def _parse_jsonl_line(raw: bytes, location: Location, fields: Fields) -> Record:
         record = json.loads(line)
     except json.JSONDecodeError as exc:
         return RecordError(location, f"invalid JSON: {exc.msg} (column {exc.colno})")
+    except (ValueError, RecursionError) as exc:  # valid JSON beyond Python's limits: huge integers, deep nesting
+        return RecordError(location, f"JSON could not be read: {exc}")
     if not isinstance(record, dict):
         return RecordError(location, f"JSON line is a {type(record).__name__}, not an object")
     return _mapping_article(record, location, fields)
 
 
 def _read_jsonl(source: InputFile, fields: Fields) -> Iterator[Pending]:
-    """One record per non-blank line; blank lines are layout, not records."""
+    """One record per non-blank line; blank lines are layout, not records. A byte-order mark is not text."""
     line_no = 0
     try:
         with _open_binary(source.path) as handle:
             for raw in handle:
                 line_no += 1
+                if line_no == 1:
+                    raw = raw.removeprefix(codecs.BOM_UTF8)
                 if raw.strip():
-                    yield partial(_parse_jsonl_line, raw, Location(source.name, "line", line_no), fields)
+                    location = Location(source.name, "line", line_no)
+                    yield Deferred(location, partial(_parse_jsonl_line, raw, location, fields))
     except READ_ERRORS as exc:
         yield RecordError(Location(source.name, "line", line_no + 1), f"file unreadable from here on: {exc}")
 
@@ -240,13 +295,19 @@ def _csv_article(row: list[str], header: list[str], location: Location, fields: 
 
 
 def _read_csv(source: InputFile, fields: Fields) -> Iterator[Pending]:
-    """One record per data row after the header; a quoted field may span lines."""
+    """One record per data row after the header; a quoted field may span lines.
+
+    The reader is strict: without it a quotation mark that is never closed silently swallows every
+    later row into one field, which loses those records. Strict, that row becomes an error ("unexpected
+    end of data") and so does a row with text after a closing quote; the rows after it are read again.
+    Spreadsheets write a byte-order mark before the header, which ``utf-8-sig`` drops.
+    """
     csv.field_size_limit(2**31 - 1)  # articles are longer than the csv module's 128 kB default
     row_no = 0
     try:
         with _open_binary(source.path) as raw:
-            text = io.TextIOWrapper(raw, encoding="utf-8", errors="surrogateescape", newline="")
-            reader = csv.reader(text)
+            text = io.TextIOWrapper(raw, encoding="utf-8-sig", errors="surrogateescape", newline="")
+            reader = csv.reader(text, strict=True)
             header = next(reader, None)
             if header is None:
                 yield RecordError(Location(source.name, "file", None), "empty CSV file: no header row")
@@ -262,17 +323,23 @@ def _read_csv(source: InputFile, fields: Fields) -> Iterator[Pending]:
                     return
                 except csv.Error as exc:
                     row_no += 1
-                    yield RecordError(Location(source.name, "row", row_no), f"malformed CSV row: {exc}")
+                    problem = UNCLOSED_QUOTE if str(exc) == "unexpected end of data" else str(exc)
+                    yield RecordError(Location(source.name, "row", row_no), f"malformed CSV row: {problem}")
                     continue
                 if row:  # a blank line is not a row
                     row_no += 1
-                    yield partial(_csv_article, row, header, Location(source.name, "row", row_no), fields)
+                    location = Location(source.name, "row", row_no)
+                    yield Deferred(location, partial(_csv_article, row, header, location, fields))
     except READ_ERRORS as exc:
         yield RecordError(Location(source.name, "row", row_no + 1), f"file unreadable from here on: {exc}")
 
 
 def _read_parquet(source: InputFile, fields: Fields) -> Iterator[Pending]:
-    """One record per row, read a bounded batch of the two needed columns at a time."""
+    """One record per row, read a bounded batch of the two needed columns at a time.
+
+    String columns are read as bytes and decoded row by row, so that one cell of invalid UTF-8 (which
+    some writers let through) is one error row, not the end of the file.
+    """
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -288,13 +355,23 @@ def _read_parquet(source: InputFile, fields: Fields) -> Iterator[Pending]:
         id_field = next((name for name in fields.id_candidates() if name in names), None)
         columns = [text_field] if id_field is None else [text_field, id_field]
         for batch in parquet.iter_batches(batch_size=PARQUET_BATCH_ROWS, columns=columns):
-            texts = batch.column(0).to_pylist()
-            ids = batch.column(1).to_pylist() if id_field else [None] * len(texts)
+            texts = _as_bytes(batch.column(0)).to_pylist()
+            ids = _as_bytes(batch.column(1)).to_pylist() if id_field else [None] * len(texts)
             for text, given_id in zip(texts, ids, strict=True):
                 row_no += 1
-                yield partial(_article, Location(source.name, "row", row_no), text, given_id, text_field)
+                location = Location(source.name, "row", row_no)
+                yield Deferred(location, partial(_article, location, text, given_id, text_field))
     except (*READ_ERRORS, pa.ArrowException) as exc:
         yield RecordError(Location(source.name, "row", row_no + 1), f"file unreadable from here on: {exc}")
+
+
+def _as_bytes(column: Any) -> Any:
+    """A string column as binary (no copy, no decoding); other columns as they are."""
+    import pyarrow as pa
+
+    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+        return column.cast(pa.large_binary() if pa.types.is_large_string(column.type) else pa.binary())
+    return column
 
 
 def _txt_article(source: InputFile) -> Record:
@@ -304,12 +381,14 @@ def _txt_article(source: InputFile) -> Record:
             data = handle.read()
     except READ_ERRORS as exc:
         return RecordError(location, f"file unreadable: {exc}", source.name)
-    return _article(location, data, source.name, None)
+    # Without its byte-order mark, as ``quoteframe classify`` reads a file, so offsets agree.
+    return _article(location, data.removeprefix(codecs.BOM_UTF8), source.name, None)
 
 
 def _read_txt(source: InputFile, _fields: Fields) -> Iterator[Pending]:
     """A text file is one article, named by its path (there are no fields to pick)."""
-    yield partial(_txt_article, source)
+    location = Location(source.name, "file", None)
+    yield Deferred(location, partial(_txt_article, source), source.name)
 
 
 def _warc_article(body: bytes, location: Location, given_id: str | None, status: str | None) -> Record:
@@ -338,6 +417,7 @@ def _read_warc(source: InputFile, fields: Fields) -> Iterator[Pending]:
     from warcio.exceptions import ArchiveLoadFailed
 
     offset = 0
+    records: ArchiveIterator | None = None
     try:
         with source.path.open("rb") as handle:
             records = ArchiveIterator(handle)
@@ -353,9 +433,14 @@ def _read_warc(source: InputFile, fields: Fields) -> Iterator[Pending]:
                 id_names = fields.id_candidates(DEFAULT_WARC_ID_HEADERS)
                 given_id = next(filter(None, (record.rec_headers.get_header(name) for name in id_names)), None)
                 status = headers.get_statuscode() if headers else None
-                yield partial(_warc_article, body, Location(source.name, "offset", offset), given_id, status)
+                location = Location(source.name, "offset", offset)
+                yield Deferred(
+                    location, partial(_warc_article, body, location, given_id, status), given_id or str(location)
+                )
     except (*READ_ERRORS, ArchiveLoadFailed) as exc:
-        yield RecordError(Location(source.name, "offset", offset), f"WARC unreadable after this offset: {exc}")
+        # The iterator's offset is where the record it failed on starts (the end of the last one it read).
+        broken = records.offset if records is not None else offset
+        yield RecordError(Location(source.name, "offset", broken), f"WARC unreadable from this offset: {exc}")
 
 
 _READERS: dict[str, Callable[[InputFile, Fields], Iterator[Pending]]] = {

@@ -7,7 +7,8 @@ from typing import Any
 
 from quoteframe.labels import LABELS, NEUTRAL_PARAPHRASE
 
-#: The sentence was empty or whitespace only; the model did not run (see :data:`EMPTY_PREDICTION`).
+#: The sentence was empty, or whitespace and invisible characters only; the model did not run
+#: (see :data:`EMPTY_PREDICTION`).
 FLAG_EMPTY = "empty"
 #: The sentence alone was longer than the model's ``max_length``; its end was cut before the model saw it.
 FLAG_TRUNCATED = "truncated"
@@ -35,7 +36,7 @@ class Prediction:
         }
 
 
-#: Result of an empty or whitespace-only sentence. The guideline counts non-content lines as neutral,
+#: Result of an empty (or blank) sentence. The guideline counts non-content lines as neutral,
 #: so all probability goes to ``neutral_paraphrase``; the ``empty`` flag lets callers drop such lines.
 EMPTY_PREDICTION = Prediction(
     label=NEUTRAL_PARAPHRASE,

@@ -24,7 +24,15 @@ from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from quoteframe.archives import Article, Fields, InputFile, Record, RecordError, read_records, resolve_inputs
-from quoteframe.checkpoint import DEFAULT_CHUNK_SIZE, Checkpoint, atomic_write_json, file_stamp, fingerprint_differences
+from quoteframe.checkpoint import (
+    CHECKPOINT_FILE,
+    DEFAULT_CHUNK_SIZE,
+    Checkpoint,
+    atomic_write_json,
+    file_stamp,
+    fingerprint_differences,
+    fsync_dir,
+)
 from quoteframe.classifier import DEFAULT_BATCH_SIZE
 from quoteframe.labels import LABELS
 from quoteframe.manifest import MANIFEST_FILE, default_model_dir, sha256_file
@@ -202,6 +210,7 @@ def run_score(options: ScoreOptions, load_classifier: Callable[[], Predictor]) -
     """
     inputs = resolve_inputs(list(options.inputs))
     paths = output_paths(options.out, options.format)
+    _refuse_overlap(paths, options.inputs)
     fingerprint = run_fingerprint(options, inputs, paths.format)
     state = _prepare(paths, fingerprint, options.overwrite)
     if isinstance(state, dict):
@@ -210,6 +219,25 @@ def run_score(options: ScoreOptions, load_classifier: Callable[[], Predictor]) -
     if not state.finished:
         _score(inputs, Fields(options.text_field, options.id_field), load_classifier(), state, totals, paths, options)
     return _finish(paths, state, totals.summary(inputs, paths, fingerprint))
+
+
+def _refuse_overlap(paths: OutputPaths, inputs: Sequence[Path]) -> None:
+    """Refuse outputs that are an input or lie inside an input folder, and inputs inside the work folder.
+
+    A rerun would read such outputs as archives of their own (so the run no longer matches its
+    checkpoint and cannot resume), and ``--overwrite`` would delete an input before reading it.
+    """
+    work = paths.work.resolve()
+    for given in inputs:
+        source = given.resolve()
+        if source.is_relative_to(work):
+            raise ScoreRefused(f"input {given} lies inside the run's work folder {paths.work}")
+        for output in (paths.sentences, paths.articles, paths.errors, paths.summary, paths.work):
+            target = output.resolve()
+            if target == source:
+                raise ScoreRefused(f"output {output} is the input {given}; write the output elsewhere")
+            if given.is_dir() and target.is_relative_to(source):
+                raise ScoreRefused(f"output {output} lies inside the input folder {given}; write the output elsewhere")
 
 
 def _read_summary(path: Path) -> dict[str, Any] | None:
@@ -468,7 +496,9 @@ def _finish(paths: OutputPaths, checkpoint: Checkpoint, summary: dict[str, Any])
     """Merge the parts into the final files, then write the summary, then drop the work folder.
 
     Each step is atomic and repeatable, and the summary is written only once all outputs are in
-    place, so a run killed here is finished by running the same command again.
+    place, so a run killed here is finished by running the same command again. The checkpoint goes
+    before the parts: a run killed while the folder is deleted is then one that finished (a summary
+    and no checkpoint), not one whose checkpoint names parts that are gone.
     """
     numbers = range(1, checkpoint.parts + 1)
     for table, dest, schema in (
@@ -482,6 +512,8 @@ def _finish(paths: OutputPaths, checkpoint: Checkpoint, summary: dict[str, Any])
             raise ScoreRefused(f"{missing[0]} is missing; the work folder was changed, rerun with --overwrite")
         merge_parts(parts, dest, schema, "jsonl" if table == "errors" else paths.format)
     atomic_write_json(paths.summary, summary)
+    (paths.work / CHECKPOINT_FILE).unlink(missing_ok=True)
+    fsync_dir(paths.work)
     shutil.rmtree(paths.work, ignore_errors=True)
     return summary
 

@@ -13,6 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from quoteframe.archives import (
+    UNCLOSED_QUOTE,
     ArchiveError,
     Article,
     Fields,
@@ -253,3 +254,124 @@ def test_resolve_inputs_rejects_unknown_formats(tmp_path: Path) -> None:
     assert resolve_inputs([tmp_path / "a.warc.gz"]) == [
         InputFile(tmp_path / "a.warc.gz", str(tmp_path / "a.warc.gz"), "warc")
     ]
+
+
+def test_jsonl_records_beyond_the_parser_limits_and_invalid_unicode(tmp_path: Path) -> None:
+    path = tmp_path / "news.jsonl"
+    lines = [
+        b"\xef\xbb\xbf" + json.dumps({"id": "bom", "text": ARTICLE}).encode(),  # a byte-order mark is not text
+        b'{"id": "deep", "text": "x", "meta": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+        b'{"id": "huge", "text": "x", "n": ' + b"9" * 5_000 + b"}",
+        b'{"id": "half-emoji", "text": "Cut here \\ud83d and on."}',
+        b'{"id": "bad\\udc80id", "text": "' + ARTICLE.replace('"', '\\"').encode() + b'"}',
+        json.dumps({"id": "last", "text": ARTICLE}).encode(),
+    ]
+    path.write_bytes(b"\n".join(lines) + b"\n")
+
+    got = records(path)
+
+    kinds = [describe(record)[:3] for record in got]
+    assert kinds == [
+        ("article", "line", 1),
+        ("error", "line", 2),
+        ("error", "line", 3),
+        ("error", "line", 4),
+        ("article", "line", 5),
+        ("article", "line", 6),
+    ]
+    assert got[0].id == "bom" and got[0].text == ARTICLE
+    assert "JSON could not be read" in got[1].message and "JSON could not be read" in got[2].message
+    assert got[3].message == "invalid Unicode in text: unpaired surrogate at character 9"
+    assert got[4].id == "bad\\udc80id"  # an id that cannot be written is escaped, not lost
+
+
+def test_a_parser_failing_in_an_unforeseen_way_costs_one_record(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import quoteframe.archives as archives
+
+    path = tmp_path / "news.jsonl"
+    path.write_text("".join(json.dumps({"id": f"a{i}", "text": ARTICLE}) + "\n" for i in range(3)), encoding="utf-8")
+    real = archives._mapping_article
+
+    def flaky(record, location, fields):
+        if record["id"] == "a1":
+            raise KeyError("surprise")
+        return real(record, location, fields)
+
+    monkeypatch.setattr(archives, "_mapping_article", flaky)
+    got = records(path)
+
+    assert [describe(record)[:3] for record in got] == [
+        ("article", "line", 1),
+        ("error", "line", 2),
+        ("article", "line", 3),
+    ]
+    assert got[1].message == "record could not be read: KeyError('surprise')"
+
+
+def test_csv_byte_order_mark_unclosed_quote_and_text_after_a_quote(tmp_path: Path) -> None:
+    path = tmp_path / "news.csv"
+    body = f'id,text\nc1,"{ARTICLE.replace(chr(34), chr(34) * 2)}"\nc2,"quoted"then text\nc3,Plain row.\n'
+    path.write_bytes(b"\xef\xbb\xbf" + body.encode() + b'c4,"Opening quote never closed.\nc5,Swallowed.\nc6,Too.\n')
+
+    got = [describe(record) for record in records(path)]
+
+    assert got[0] == ("article", "row", 1, "c1")  # the header's first name is "id", not "\ufeffid"
+    assert got[1][:3] == ("error", "row", 2) and "malformed CSV row" in got[1][3]
+    assert got[2] == ("article", "row", 3, "c3")
+    assert got[3] == ("error", "row", 4, "malformed CSV row: " + UNCLOSED_QUOTE)
+    assert len(got) == 4
+
+
+def test_parquet_invalid_utf8_cell_is_one_error(tmp_path: Path) -> None:
+    path = tmp_path / "news.parquet"
+    texts = [ARTICLE.encode()] * 1200
+    texts[700] = b"caf\xe9 " + ARTICLE.encode()
+    ids = [f"p{i}".encode() for i in range(1200)]
+    ids[5] = b"id\xff"
+    # Written as binary, then read as a string column, as writers that do not check UTF-8 leave it.
+    table = pa.table({"text": pa.array(texts, pa.binary()), "id": pa.array(ids, pa.binary())})
+    pq.write_table(table.cast(pa.schema([("text", pa.string()), ("id", pa.string())]), safe=False), path)
+
+    got = records(path)
+
+    assert len(got) == 1200
+    assert [index for index, record in enumerate(got) if isinstance(record, RecordError)] == [700]
+    assert "invalid UTF-8 in text at byte 3" in got[700].message
+    assert got[699].id == "p699" and got[701].text == ARTICLE
+    assert got[5].id == "id\\xff"
+
+
+def test_text_file_byte_order_mark_is_not_text(tmp_path: Path) -> None:
+    path = tmp_path / "a.txt"
+    path.write_bytes(b"\xef\xbb\xbf" + ARTICLE.encode())
+
+    [article] = records(path)
+
+    assert article.text == ARTICLE
+
+
+def test_warc_broken_after_a_page_reports_where_it_broke(tmp_path: Path) -> None:
+    path = tmp_path / "crawl.warc"
+    offsets = write_warc(path)
+    end = path.stat().st_size
+    with path.open("ab") as handle:
+        handle.write(b"this is not a WARC record\r\n\r\n")
+
+    got = records(path)
+
+    assert describe(got[0])[:3] == ("article", "offset", offsets["article"])
+    assert describe(got[-1])[:3] == ("error", "offset", end)
+    assert "WARC unreadable from this offset" in got[-1].message
+
+
+def test_a_file_named_twice_is_read_once(tmp_path: Path) -> None:
+    folder = tmp_path / "news"
+    folder.mkdir()
+    for name in ("a.jsonl", "b.jsonl"):
+        (folder / name).write_text(json.dumps({"text": ARTICLE}) + "\n", encoding="utf-8")
+
+    inputs = resolve_inputs([folder / "b.jsonl", folder, folder / "b.jsonl"])
+
+    assert [source.path for source in inputs] == [folder / "b.jsonl", folder / "a.jsonl"]

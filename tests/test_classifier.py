@@ -81,6 +81,17 @@ def test_empty_and_whitespace_sentences_get_the_empty_result(classifier: Classif
     np.testing.assert_allclose(probabilities([predictions[1], predictions[3]]), probabilities(real), atol=1e-6)
     assert classifier.predict(["", " "]) == [EMPTY_PREDICTION, EMPTY_PREDICTION]
     assert classifier.predict([]) == []
+    # Invisible characters only (zero-width space, soft hyphen, byte-order mark, word joiner): the
+    # tokenizer drops them, so the model would see no tokens at all.
+    assert classifier.predict(["\u200b", " \u00ad\ufeff\u2060 "]) == [EMPTY_PREDICTION, EMPTY_PREDICTION]
+    assert classifier.predict(["\u200bYes."])[0].flags == ()
+
+
+def test_invalid_unicode_is_refused_naming_the_sentence(classifier: Classifier) -> None:
+    with pytest.raises(ValueError, match="sentence 1 is not valid Unicode: an unpaired surrogate at character 4"):
+        classifier.predict([SENTENCES[0], "Cut \ud83d here."])
+    with pytest.raises(ValueError, match="context 0 is not valid Unicode"):
+        classifier.predict([SENTENCES[0]], context=["\udc80"])
 
 
 def test_long_sentence_is_truncated_and_flagged(classifier: Classifier) -> None:

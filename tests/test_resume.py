@@ -123,3 +123,36 @@ def test_sigkill_midway_then_same_command_resumes(tmp_path: Path, tiny_model_dir
     keys = [(row["article_index"], row["sentence_index"]) for row in got["sentences"]]
     assert len(keys) == len(set(keys))
     assert [row["article_id"] for row in got["articles"]] == [f"a{i}" for i in range(80) if i % 7 != 3]
+
+
+def test_killed_while_deleting_the_work_folder_counts_as_finished(
+    tmp_path: Path, tiny_model_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import quoteframe.scoring as scoring
+
+    archive = write_archive(tmp_path / "news.jsonl", 12)
+    classifier = Classifier.load(tiny_model_dir, threads=1)
+
+    def options(out: Path) -> ScoreOptions:
+        return ScoreOptions((archive,), out, model=tiny_model_dir, chunk_size=2, progress=False)
+
+    run_score(options(tmp_path / "reference"), lambda: classifier)
+
+    real_rmtree = scoring.shutil.rmtree
+
+    def dies_midway(path: Path, ignore_errors: bool = False) -> None:
+        parts = sorted(path.glob("part-*"))
+        if not parts:  # the new run clearing its work folder before it starts
+            return real_rmtree(path, ignore_errors=ignore_errors)
+        parts[0].unlink()  # some parts are gone, then the process dies
+        raise Killed
+
+    out = tmp_path / "out"
+    with monkeypatch.context() as patch:
+        patch.setattr(scoring.shutil, "rmtree", dies_midway)
+        with pytest.raises(Killed):
+            run_score(options(out), lambda: classifier)
+    assert output_paths(out).work.is_dir()
+    run_score(options(out), lambda: pytest.fail("a finished run must not load the model"))
+
+    assert outputs(out) == outputs(tmp_path / "reference")

@@ -188,3 +188,22 @@ def test_finished_run_is_kept_other_commands_are_refused(tmp_path: Path, tiny_mo
     assert fresh.exit_code == 0, fresh.output
     assert read_table(out / "sentences.parquet") == []
     assert "missing text field (body)" in (out / "errors.jsonl").read_text(encoding="utf-8")
+
+
+def test_outputs_inside_or_onto_an_input_are_refused_before_anything_is_written(
+    tmp_path: Path, tiny_model_dir: Path
+) -> None:
+    folder = tmp_path / "news"
+    folder.mkdir()
+    archive = folder / "news.jsonl"
+    archive.write_text(json.dumps({"id": "a", "text": TEXTS[0]}) + "\n", encoding="utf-8")
+    model = ["--model", str(tiny_model_dir), "--no-progress"]
+    runner = CliRunner()
+
+    inside = runner.invoke(main, ["score", str(folder), "-o", str(folder / "scored"), *model])
+    onto = runner.invoke(main, ["score", str(archive), "-o", str(archive), "--overwrite", *model])
+
+    assert inside.exit_code != 0 and "lies inside the input folder" in inside.output
+    assert onto.exit_code != 0 and "is the input" in onto.output
+    assert sorted(path.name for path in folder.iterdir()) == ["news.jsonl"]
+    assert json.loads(archive.read_text(encoding="utf-8"))["id"] == "a"
