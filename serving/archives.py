@@ -19,13 +19,14 @@ import gzip
 import io
 import json
 import zlib
+from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import IO, Any
 
-from quoteframe.text import unpaired_surrogate
+from quoteframe.text import is_blank, unpaired_surrogate
 
 #: Text field names tried in order when ``--text-field`` is not given.
 DEFAULT_TEXT_FIELDS: tuple[str, ...] = ("text", "content", "body", "article", "maintext")
@@ -45,7 +46,11 @@ SUFFIX_FORMATS: dict[str, str] = {
 #: Rows read from Parquet per batch: bounded memory whatever the row-group size.
 PARQUET_BATCH_ROWS = 512
 #: What a CSV row whose quoted field runs to the end of the file is told (the csv module says "unexpected end of data").
-UNCLOSED_QUOTE = "a quotation mark opened in this row is never closed; the rest of the file was read into it"
+UNCLOSED_QUOTE = "a quotation mark opened in this row is never closed"
+#: Added to an error of a row that spanned several lines: the lines after its first are read again as rows.
+REREAD_NOTE = "; the lines after its first line are read again as rows"
+#: Added to the csv module's complaint about text after a closing quote, the usual sign of backslash escapes.
+ESCAPE_HINT = " (a quotation mark inside a quoted field must be doubled; backslash escapes are not read)"
 #: Errors a reader turns into one error record where the file stops being readable.
 READ_ERRORS = (OSError, EOFError, zlib.error, csv.Error, ValueError)
 
@@ -106,9 +111,15 @@ class Deferred:
     id: str | None = None
 
     def record(self) -> Record:
-        """Build the record; any failure of the parser becomes this record's error."""
+        """Build the record; a failure of the parser on it becomes this record's error.
+
+        A missing module or exhausted memory is the machine's fault, not the record's: turned into
+        error rows they would fail every record and leave a run that looks finished.
+        """
         try:
             return self.build()
+        except (ImportError, MemoryError):
+            raise
         except Exception as exc:  # one record that breaks a parser must not stop a run over millions
             return RecordError(self.location, f"record could not be read: {exc!r}", self.id)
 
@@ -233,7 +244,7 @@ def _article(location: Location, text: Any, given_id: Any, text_field: str | Non
     bad = unpaired_surrogate(text)
     if bad is not None:
         return RecordError(location, f"invalid Unicode in text: unpaired surrogate at character {bad}", article_id)
-    if not text.strip():
+    if is_blank(text):
         return RecordError(location, "empty article", article_id)
     return Article(location, article_id, text)
 
@@ -294,20 +305,45 @@ def _csv_article(row: list[str], header: list[str], location: Location, fields: 
     return _mapping_article(dict(zip(header, row, strict=True)), location, fields)
 
 
+class _RowLines:
+    """The lines of a CSV text stream, keeping those of the row being parsed so they can be read again."""
+
+    def __init__(self, stream: Iterator[str]) -> None:
+        self._stream = stream
+        self._again: deque[str] = deque()
+        self.row: list[str] = []
+
+    def __iter__(self) -> _RowLines:
+        return self
+
+    def __next__(self) -> str:
+        line = self._again.popleft() if self._again else next(self._stream)
+        self.row.append(line)
+        return line
+
+    def read_again_after_first_line(self) -> bool:
+        """Put back the current row's lines after its first; ``False`` when the row had only one line."""
+        again = self.row[1:]
+        self.row = []
+        self._again.extendleft(reversed(again))
+        return bool(again)
+
+
 def _read_csv(source: InputFile, fields: Fields) -> Iterator[Pending]:
     """One record per data row after the header; a quoted field may span lines.
 
     The reader is strict: without it a quotation mark that is never closed silently swallows every
-    later row into one field, which loses those records. Strict, that row becomes an error ("unexpected
-    end of data") and so does a row with text after a closing quote; the rows after it are read again.
-    Spreadsheets write a byte-order mark before the header, which ``utf-8-sig`` drops.
+    later row into one field, and a row with text after a closing quote is read mangled. Strict,
+    such a row is an error row. When it had run over several lines (a quotation never closed runs to
+    the end of the file), the lines after its first are read again as rows, so the records there are
+    not lost with it. Spreadsheets write a byte-order mark before the header, which ``utf-8-sig`` drops.
     """
     csv.field_size_limit(2**31 - 1)  # articles are longer than the csv module's 128 kB default
     row_no = 0
     try:
         with _open_binary(source.path) as raw:
-            text = io.TextIOWrapper(raw, encoding="utf-8-sig", errors="surrogateescape", newline="")
-            reader = csv.reader(text, strict=True)
+            lines = _RowLines(io.TextIOWrapper(raw, encoding="utf-8-sig", errors="surrogateescape", newline=""))
+            reader = csv.reader(lines, strict=True)
             header = next(reader, None)
             if header is None:
                 yield RecordError(Location(source.name, "file", None), "empty CSV file: no header row")
@@ -317,6 +353,7 @@ def _read_csv(source: InputFile, fields: Fields) -> Iterator[Pending]:
                 yield RecordError(Location(source.name, "file", None), f"no text column ({wanted}) in header")
                 return
             while True:
+                lines.row = []
                 try:
                     row = next(reader)
                 except StopIteration:
@@ -324,6 +361,11 @@ def _read_csv(source: InputFile, fields: Fields) -> Iterator[Pending]:
                 except csv.Error as exc:
                     row_no += 1
                     problem = UNCLOSED_QUOTE if str(exc) == "unexpected end of data" else str(exc)
+                    if lines.read_again_after_first_line():
+                        problem += REREAD_NOTE
+                        reader = csv.reader(lines, strict=True)  # a fresh parser state for the lines put back
+                    elif "expected after" in problem:  # within one line: most often a backslash-escaped quote
+                        problem += ESCAPE_HINT
                     yield RecordError(Location(source.name, "row", row_no), f"malformed CSV row: {problem}")
                     continue
                 if row:  # a blank line is not a row
@@ -337,8 +379,9 @@ def _read_csv(source: InputFile, fields: Fields) -> Iterator[Pending]:
 def _read_parquet(source: InputFile, fields: Fields) -> Iterator[Pending]:
     """One record per row, read a bounded batch of the two needed columns at a time.
 
-    String columns are read as bytes and decoded row by row, so that one cell of invalid UTF-8 (which
-    some writers let through) is one error row, not the end of the file.
+    Text columns (string, large, view or dictionary-encoded) are read as bytes and decoded row by
+    row, so that one cell of invalid UTF-8 (which some writers let through) is one error row, not the
+    end of the file.
     """
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -366,12 +409,21 @@ def _read_parquet(source: InputFile, fields: Fields) -> Iterator[Pending]:
 
 
 def _as_bytes(column: Any) -> Any:
-    """A string column as binary (no copy, no decoding); other columns as they are."""
+    """A column of text as binary, without decoding (dictionary-encoded text decoded to its values
+    first); other columns as they are."""
     import pyarrow as pa
 
-    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+    if pa.types.is_dictionary(column.type) and _is_text(column.type.value_type):
+        column = column.dictionary_decode()
+    if _is_text(column.type):
         return column.cast(pa.large_binary() if pa.types.is_large_string(column.type) else pa.binary())
     return column
+
+
+def _is_text(arrow_type: Any) -> bool:
+    import pyarrow as pa
+
+    return pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type) or pa.types.is_string_view(arrow_type)
 
 
 def _txt_article(source: InputFile) -> Record:

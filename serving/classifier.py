@@ -103,7 +103,7 @@ class Classifier:
         for name, values in (("context", context), ("inside_quote", inside_quote)):
             if values is not None and len(values) != count:
                 raise ValueError(f"{name} has {len(values)} items for {count} sentences")
-        for name, texts in (("sentence", sentences), ("context", context or ())):
+        for name, texts in (("sentence", sentences), ("context", () if context is None else context)):
             for i, text in enumerate(texts):
                 if (bad := unpaired_surrogate(text)) is not None:
                     raise ValueError(f"{name} {i} is not valid Unicode: an unpaired surrogate at character {bad}")

@@ -13,6 +13,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from quoteframe.archives import (
+    ESCAPE_HINT,
+    REREAD_NOTE,
     UNCLOSED_QUOTE,
     ArchiveError,
     Article,
@@ -313,26 +315,48 @@ def test_a_parser_failing_in_an_unforeseen_way_costs_one_record(
 def test_csv_byte_order_mark_unclosed_quote_and_text_after_a_quote(tmp_path: Path) -> None:
     path = tmp_path / "news.csv"
     body = f'id,text\nc1,"{ARTICLE.replace(chr(34), chr(34) * 2)}"\nc2,"quoted"then text\nc3,Plain row.\n'
-    path.write_bytes(b"\xef\xbb\xbf" + body.encode() + b'c4,"Opening quote never closed.\nc5,Swallowed.\nc6,Too.\n')
+    tail = 'c4,"Opening quote never closed.\nc5,Read again.\nc6,"Quoted, and closed."\n'
+    path.write_bytes(b"\xef\xbb\xbf" + body.encode() + tail.encode())
 
     got = [describe(record) for record in records(path)]
 
     assert got[0] == ("article", "row", 1, "c1")  # the header's first name is "id", not "\ufeffid"
-    assert got[1][:3] == ("error", "row", 2) and "malformed CSV row" in got[1][3]
+    assert got[1] == ("error", "row", 2, "malformed CSV row: ',' expected after '\"'" + ESCAPE_HINT)
     assert got[2] == ("article", "row", 3, "c3")
-    assert got[3] == ("error", "row", 4, "malformed CSV row: " + UNCLOSED_QUOTE)
-    assert len(got) == 4
+    # The quotation opened in c4 swallows the lines below it up to the next quotation mark; they are read again.
+    assert got[3] == ("error", "row", 4, "malformed CSV row: ',' expected after '\"'" + REREAD_NOTE)
+    assert got[4:] == [("article", "row", 5, "c5"), ("article", "row", 6, "c6")]
+    assert records(path)[5].text == "Quoted, and closed."
 
 
-def test_parquet_invalid_utf8_cell_is_one_error(tmp_path: Path) -> None:
+def test_csv_quote_never_closed_to_the_end_of_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "news.csv.gz"
+    path.write_bytes(gzip.compress(b'id,text\na1,"Never closed.\na2,Row two.\n\na3,Row three.\n'))
+
+    got = [describe(record) for record in records(path)]
+
+    assert got == [
+        ("error", "row", 1, "malformed CSV row: " + UNCLOSED_QUOTE + REREAD_NOTE),
+        ("article", "row", 2, "a2"),
+        ("article", "row", 3, "a3"),
+    ]
+
+
+@pytest.mark.parametrize("text_type", ["string", "large_string", "string_view", "dictionary"])
+def test_parquet_invalid_utf8_cell_is_one_error(tmp_path: Path, text_type: str) -> None:
     path = tmp_path / "news.parquet"
     texts = [ARTICLE.encode()] * 1200
     texts[700] = b"caf\xe9 " + ARTICLE.encode()
     ids = [f"p{i}".encode() for i in range(1200)]
     ids[5] = b"id\xff"
-    # Written as binary, then read as a string column, as writers that do not check UTF-8 leave it.
-    table = pa.table({"text": pa.array(texts, pa.binary()), "id": pa.array(ids, pa.binary())})
-    pq.write_table(table.cast(pa.schema([("text", pa.string()), ("id", pa.string())]), safe=False), path)
+    # Written from bytes without a UTF-8 check, as some writers leave text columns.
+    text = pa.array(texts, pa.binary()).cast(pa.string(), safe=False)
+    if text_type == "dictionary":
+        text = text.dictionary_encode()
+    elif text_type != "string":
+        text = text.cast(getattr(pa, text_type)())
+    pq.write_table(pa.table({"text": text, "id": pa.array(ids, pa.binary()).cast(pa.string(), safe=False)}), path)
+    assert str(pq.read_schema(path).field("text").type).startswith(text_type.replace("dictionary", "dictionary<"))
 
     got = records(path)
 
@@ -341,6 +365,28 @@ def test_parquet_invalid_utf8_cell_is_one_error(tmp_path: Path) -> None:
     assert "invalid UTF-8 in text at byte 3" in got[700].message
     assert got[699].id == "p699" and got[701].text == ARTICLE
     assert got[5].id == "id\\xff"
+
+
+def test_invisible_only_text_is_an_empty_article(tmp_path: Path) -> None:
+    path = tmp_path / "news.jsonl"
+    path.write_text(json.dumps({"id": "zw", "text": "\u200b \u00ad\n\u200b"}) + "\n", encoding="utf-8")
+
+    [error] = records(path)
+
+    assert describe(error) == ("error", "line", 1, "empty article")
+
+
+def test_a_missing_parser_module_stops_the_run_rather_than_failing_every_record(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    path = tmp_path / "crawl.warc"
+    write_warc(path)
+    monkeypatch.setitem(sys.modules, "trafilatura", None)
+
+    with pytest.raises(ImportError):
+        records(path)
 
 
 def test_text_file_byte_order_mark_is_not_text(tmp_path: Path) -> None:

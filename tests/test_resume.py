@@ -16,7 +16,7 @@ from click.testing import CliRunner
 
 from quoteframe import Classifier
 from quoteframe.cli import main
-from quoteframe.scoring import ScoreOptions, output_paths, run_score
+from quoteframe.scoring import ScoreOptions, ScoreRefused, output_paths, run_score
 
 #: Summary entries that differ between two runs of the same data: run times and the output paths.
 VARYING_KEYS = {"elapsed_s", "articles_per_s", "sentences_per_s", "outputs"}
@@ -156,3 +156,18 @@ def test_killed_while_deleting_the_work_folder_counts_as_finished(
     run_score(options(out), lambda: pytest.fail("a finished run must not load the model"))
 
     assert outputs(out) == outputs(tmp_path / "reference")
+
+
+def test_checkpoint_of_another_release_is_refused(tmp_path: Path, tiny_model_dir: Path) -> None:
+    archive = write_archive(tmp_path / "news.jsonl", 12)
+    out = tmp_path / "out"
+    options = ScoreOptions((archive,), out, model=tiny_model_dir, chunk_size=2, progress=False)
+    classifier = Classifier.load(tiny_model_dir, threads=1)
+    work = output_paths(out).work
+    work.mkdir(parents=True)
+    (work / "checkpoint.json").write_text(json.dumps({"fingerprint": {}, "parts": 1, "version": 1}), encoding="utf-8")
+
+    with pytest.raises(ScoreRefused, match=r"checkpoint version 1 is not 2 .*--overwrite"):
+        run_score(options, lambda: classifier)
+    run_score(ScoreOptions(**{**vars(options), "overwrite": True}), lambda: classifier)
+    assert json.loads(output_paths(out).summary.read_text(encoding="utf-8"))["articles"] == 10

@@ -200,10 +200,17 @@ def test_outputs_inside_or_onto_an_input_are_refused_before_anything_is_written(
     model = ["--model", str(tiny_model_dir), "--no-progress"]
     runner = CliRunner()
 
+    stray = tmp_path / "out" / ".parts" / "stray.jsonl"
+    stray.parent.mkdir(parents=True)
+    stray.write_bytes(archive.read_bytes())
+
     inside = runner.invoke(main, ["score", str(folder), "-o", str(folder / "scored"), *model])
     onto = runner.invoke(main, ["score", str(archive), "-o", str(archive), "--overwrite", *model])
+    in_work = runner.invoke(main, ["score", str(stray), "-o", str(tmp_path / "out"), "--overwrite", *model])
 
     assert inside.exit_code != 0 and "lies inside the input folder" in inside.output
     assert onto.exit_code != 0 and "is the input" in onto.output
+    assert in_work.exit_code != 0 and "lies inside the run's work folder" in in_work.output
     assert sorted(path.name for path in folder.iterdir()) == ["news.jsonl"]
+    assert stray.read_bytes() == archive.read_bytes()
     assert json.loads(archive.read_text(encoding="utf-8"))["id"] == "a"
