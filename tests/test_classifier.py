@@ -87,6 +87,12 @@ def test_empty_and_whitespace_sentences_get_the_empty_result(classifier: Classif
     assert classifier.predict(["\u200bYes."])[0].flags == ()
 
 
+def test_numpy_arrays_are_sequences_too(classifier: Classifier) -> None:
+    context = ["", SENTENCES[0]]
+    from_arrays = classifier.predict(np.array(SENTENCES[:2]), context=np.array(context), inside_quote=np.array([0, 1]))
+    assert from_arrays == classifier.predict(SENTENCES[:2], context=context, inside_quote=[False, True])
+
+
 def test_invalid_unicode_is_refused_naming_the_sentence(classifier: Classifier) -> None:
     with pytest.raises(ValueError, match="sentence 1 is not valid Unicode: an unpaired surrogate at character 4"):
         classifier.predict([SENTENCES[0], "Cut \ud83d here."])
