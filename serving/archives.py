@@ -4,7 +4,7 @@ Every reader turns one archive file into a stream of records, each an :class:`Ar
 :class:`RecordError` that says which file and which line, row or WARC offset was bad. A bad record
 never stops the stream: scoring millions of crawled articles must not die on one broken line.
 
-Readers yield records lazily and hold at most one batch in memory. The expensive part of a record
+Readers yield records lazily and hold at most one batch (or one CSV row) in memory. The expensive part of a record
 (JSON parsing, HTML extraction) is deferred until :func:`read_records` decides to keep it, so a
 resumed run skips the records it already scored cheaply and sees exactly the same record sequence.
 A parser that fails on one record in a way no reader foresaw (a recursion limit, an odd exception of
@@ -47,8 +47,12 @@ SUFFIX_FORMATS: dict[str, str] = {
 PARQUET_BATCH_ROWS = 512
 #: What a CSV row whose quoted field runs to the end of the file is told (the csv module says "unexpected end of data").
 UNCLOSED_QUOTE = "a quotation mark opened in this row is never closed"
-#: Added to an error of a row that spanned several lines: the lines after its first are read again as rows.
+#: Added to the error of a row whose quotation ran to the end of the file: the lines after its first are read again.
 REREAD_NOTE = "; the lines after its first line are read again as rows"
+#: Characters one CSV field may hold: far above any article, low enough that a quotation never closed
+#: early in a large file fails there rather than holding the rest of the file in memory (the csv module
+#: keeps 4 bytes per character, and the lines are kept to be read again).
+CSV_FIELD_LIMIT = 2**24
 #: Added to the csv module's complaint about text after a closing quote, the usual sign of backslash escapes.
 ESCAPE_HINT = " (a quotation mark inside a quoted field must be doubled; backslash escapes are not read)"
 #: Errors a reader turns into one error record where the file stops being readable.
@@ -113,8 +117,9 @@ class Deferred:
     def record(self) -> Record:
         """Build the record; a failure of the parser on it becomes this record's error.
 
-        A missing module or exhausted memory is the machine's fault, not the record's: turned into
-        error rows they would fail every record and leave a run that looks finished.
+        A missing module and exhausted memory are not errors of one record: a missing module would fail
+        every record alike and leave a run that looks finished, and after a ``MemoryError`` the process
+        is not to be trusted. They stop the run; a resume meets the same record again.
         """
         try:
             return self.build()
@@ -306,18 +311,32 @@ def _csv_article(row: list[str], header: list[str], location: Location, fields: 
 
 
 class _RowLines:
-    """The lines of a CSV text stream, keeping those of the row being parsed so they can be read again."""
+    """The lines of a CSV text stream, keeping those of the row being parsed so they can be read again.
+
+    A stream that fails (a gzip file cut short) ends the lines here instead of raising through the
+    csv module, so that lines already read and put back are still parsed; ``failure`` keeps the error.
+    """
 
     def __init__(self, stream: Iterator[str]) -> None:
         self._stream = stream
         self._again: deque[str] = deque()
         self.row: list[str] = []
+        self.failure: Exception | None = None
 
     def __iter__(self) -> _RowLines:
         return self
 
     def __next__(self) -> str:
-        line = self._again.popleft() if self._again else next(self._stream)
+        if self._again:
+            line = self._again.popleft()
+        elif self.failure is not None:
+            raise StopIteration
+        else:
+            try:
+                line = next(self._stream)
+            except READ_ERRORS as exc:
+                self.failure = exc
+                raise StopIteration from None
         self.row.append(line)
         return line
 
@@ -329,22 +348,39 @@ class _RowLines:
         return bool(again)
 
 
+def _csv_problem(exc: csv.Error, lines: _RowLines) -> str:
+    """Say what is wrong with a row, putting its lines after the first back when its quotation ran on unclosed."""
+    lines_read = len(lines.row)
+    unclosed = str(exc) == "unexpected end of data"
+    if unclosed or str(exc).startswith("field larger than field limit"):
+        problem = UNCLOSED_QUOTE if unclosed else f"{exc}: a quotation mark opened in this row runs on"
+        return problem + (REREAD_NOTE if lines.read_again_after_first_line() else "")
+    lines.row = []
+    if lines_read > 1:
+        return f"{exc} (the row ran over {lines_read} lines)"
+    return f"{exc}{ESCAPE_HINT}" if "expected after" in str(exc) else str(exc)
+
+
 def _read_csv(source: InputFile, fields: Fields) -> Iterator[Pending]:
     """One record per data row after the header; a quoted field may span lines.
 
     The reader is strict: without it a quotation mark that is never closed silently swallows every
     later row into one field, and a row with text after a closing quote is read mangled. Strict,
-    such a row is an error row. When it had run over several lines (a quotation never closed runs to
-    the end of the file), the lines after its first are read again as rows, so the records there are
-    not lost with it. Spreadsheets write a byte-order mark before the header, which ``utf-8-sig`` drops.
+    such a row is an error row. When its quotation ran to the end of the file (or past the field
+    limit), the lines after its first are read again as rows, so the records there are not lost with
+    it. A row that ran over several lines and then broke is not read again: its later lines are as
+    likely the paragraphs of its own article as rows, and read again they could pass for articles.
+    Spreadsheets write a byte-order mark before the header, which ``utf-8-sig`` drops.
     """
-    csv.field_size_limit(2**31 - 1)  # articles are longer than the csv module's 128 kB default
+    csv.field_size_limit(CSV_FIELD_LIMIT)  # articles are longer than the csv module's 128 kB default
     row_no = 0
     try:
         with _open_binary(source.path) as raw:
             lines = _RowLines(io.TextIOWrapper(raw, encoding="utf-8-sig", errors="surrogateescape", newline=""))
             reader = csv.reader(lines, strict=True)
             header = next(reader, None)
+            if header is None and lines.failure is not None:
+                raise lines.failure
             if header is None:
                 yield RecordError(Location(source.name, "file", None), "empty CSV file: no header row")
                 return
@@ -357,16 +393,15 @@ def _read_csv(source: InputFile, fields: Fields) -> Iterator[Pending]:
                 try:
                     row = next(reader)
                 except StopIteration:
+                    if lines.failure is not None:
+                        raise lines.failure from None
                     return
                 except csv.Error as exc:
                     row_no += 1
-                    problem = UNCLOSED_QUOTE if str(exc) == "unexpected end of data" else str(exc)
-                    if lines.read_again_after_first_line():
-                        problem += REREAD_NOTE
-                        reader = csv.reader(lines, strict=True)  # a fresh parser state for the lines put back
-                    elif "expected after" in problem:  # within one line: most often a backslash-escaped quote
-                        problem += ESCAPE_HINT
-                    yield RecordError(Location(source.name, "row", row_no), f"malformed CSV row: {problem}")
+                    yield RecordError(
+                        Location(source.name, "row", row_no), f"malformed CSV row: {_csv_problem(exc, lines)}"
+                    )
+                    reader = csv.reader(lines, strict=True)  # a fresh parser state for any lines put back
                     continue
                 if row:  # a blank line is not a row
                     row_no += 1
@@ -452,7 +487,7 @@ def _warc_article(body: bytes, location: Location, given_id: str | None, status:
         text = trafilatura.extract(body, include_comments=False, include_tables=False) if body.strip() else None
     except (ValueError, TypeError, UnicodeError) as exc:
         return RecordError(location, f"HTML could not be parsed: {exc}", article_id)
-    if not text or not text.strip():
+    if not text or is_blank(text):
         detail = f" (HTTP {status})" if status and not status.startswith("2") else ""
         return RecordError(location, f"no article text in HTML page{detail}", article_id)
     # trafilatura puts one paragraph per line; the sentence splitter starts a paragraph at a blank line.

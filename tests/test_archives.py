@@ -233,6 +233,7 @@ def test_warc_html_responses_are_articles(tmp_path: Path, name: str) -> None:
         ("news.jsonl", lambda path: path.write_bytes(jsonl_bytes())),
         ("news.parquet", lambda path: pq.write_table(pa.table({"text": [ARTICLE, None, "x"] * 5}), path)),
         ("crawl.warc.gz", write_warc),
+        ("news.csv", lambda path: path.write_bytes(UNCLOSED_CSV.replace(b"a0,Before.", b'a0,"ab"c\nx,"y\nz"'))),
     ],
 )
 def test_skip_continues_the_same_sequence(tmp_path: Path, name: str, write) -> None:
@@ -323,23 +324,56 @@ def test_csv_byte_order_mark_unclosed_quote_and_text_after_a_quote(tmp_path: Pat
     assert got[0] == ("article", "row", 1, "c1")  # the header's first name is "id", not "\ufeffid"
     assert got[1] == ("error", "row", 2, "malformed CSV row: ',' expected after '\"'" + ESCAPE_HINT)
     assert got[2] == ("article", "row", 3, "c3")
-    # The quotation opened in c4 swallows the lines below it up to the next quotation mark; they are read again.
-    assert got[3] == ("error", "row", 4, "malformed CSV row: ',' expected after '\"'" + REREAD_NOTE)
-    assert got[4:] == [("article", "row", 5, "c5"), ("article", "row", 6, "c6")]
-    assert records(path)[5].text == "Quoted, and closed."
+    # The quotation opened in c4 runs over the next lines to the next quotation mark, where it breaks.
+    # Those lines may as well be paragraphs of c4's own article, so they are not read again as rows.
+    assert got[3] == ("error", "row", 4, "malformed CSV row: ',' expected after '\"' (the row ran over 3 lines)")
+    assert len(got) == 4
+
+
+#: No quotation mark after the one a1 opens, so it runs to the end of the file.
+UNCLOSED_CSV = b'id,text\na0,Before.\na1,"Never closed.\na2,Row two.\n\na3,Row three.\n\n'
 
 
 def test_csv_quote_never_closed_to_the_end_of_the_file(tmp_path: Path) -> None:
     path = tmp_path / "news.csv.gz"
-    path.write_bytes(gzip.compress(b'id,text\na1,"Never closed.\na2,Row two.\n\na3,Row three.\n'))
+    path.write_bytes(gzip.compress(UNCLOSED_CSV))
 
     got = [describe(record) for record in records(path)]
 
     assert got == [
-        ("error", "row", 1, "malformed CSV row: " + UNCLOSED_QUOTE + REREAD_NOTE),
-        ("article", "row", 2, "a2"),
-        ("article", "row", 3, "a3"),
+        ("article", "row", 1, "a0"),
+        ("error", "row", 2, "malformed CSV row: " + UNCLOSED_QUOTE + REREAD_NOTE),
+        ("article", "row", 3, "a2"),
+        ("article", "row", 4, "a3"),
     ]
+    assert records(path)[3].text == "Row three."
+
+
+def test_csv_quote_running_past_the_field_limit_is_read_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import quoteframe.archives as archives
+
+    path = tmp_path / "news.csv"
+    path.write_bytes(b'id,text\na1,"Never closed.\n' + b"".join(b"a%d,Row %d.\n" % (i, i) for i in range(2, 40)))
+    monkeypatch.setattr(archives, "CSV_FIELD_LIMIT", 100)
+
+    got = [describe(record) for record in records(path)]
+
+    assert got[0][:3] == ("error", "row", 1) and "field larger than field limit (100)" in got[0][3]
+    assert got[0][3].endswith(REREAD_NOTE)
+    assert got[1:] == [("article", "row", i, f"a{i}") for i in range(2, 40)]
+
+
+def test_csv_cut_short_inside_an_unclosed_quote_keeps_the_rows_before_the_cut(tmp_path: Path) -> None:
+    path = tmp_path / "news.csv.gz"
+    rows = b"".join(b"a%d,Row number %d of the file.\n" % (i, i) for i in range(2, 2000))
+    path.write_bytes(gzip.compress(b'id,text\na1,"Never closed.\n' + rows)[:-30])
+
+    got = records(path)
+
+    assert describe(got[0])[:3] == ("error", "row", 1) and got[0].message.endswith(REREAD_NOTE)
+    assert all(isinstance(record, Article) for record in got[1:-1]) and len(got) > 1900
+    assert [record.id for record in got[1:4]] == ["a2", "a3", "a4"]
+    assert describe(got[-1])[:3] == ("error", "row", len(got)) and "unreadable" in got[-1].message
 
 
 @pytest.mark.parametrize("text_type", ["string", "large_string", "string_view", "dictionary"])
