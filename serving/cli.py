@@ -441,7 +441,7 @@ def classify(source: BinaryIO, model_dir: Path | None, fmt: str | None) -> None:
     "run_dir",
     type=click.Path(exists=True, file_okay=False, path_type=Path),
     required=True,
-    help="Training run folder: run.json and the checkpoint (in checkpoint/ or the folder itself).",
+    help="Training run folder (run.json and checkpoint/), or its checkpoint/ folder.",
 )
 @click.option(
     "--out",

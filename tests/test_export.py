@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -98,3 +99,11 @@ def test_missing_checkpoint_is_reported(tmp_path: Path, tiny_gold: Path) -> None
     (tmp_path / "run.json").write_text(json.dumps({}), encoding="utf-8")
     with pytest.raises(FileNotFoundError, match="no checkpoint"):
         export.export_model(tmp_path, tmp_path / "out", gold_path=tiny_gold)
+
+
+def test_export_needs_the_run_record_of_context_and_length(tmp_path: Path, tiny_checkpoint: Path) -> None:
+    assert export.read_run_info(tiny_checkpoint / "checkpoint") == export.read_run_info(tiny_checkpoint)
+    lone = tmp_path / "checkpoint"
+    shutil.copytree(tiny_checkpoint / "checkpoint", lone)
+    with pytest.raises(FileNotFoundError, match=r"no run\.json in it or beside it; .* context and max_length"):
+        export.read_run_info(lone)

@@ -7,7 +7,7 @@ out-of-range values are rejected with the offending key named.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -17,6 +17,11 @@ from quoteframe.inputs import ContextMode
 
 class ConfigError(ValueError):
     """A config file that cannot be used, with a message that names the problem."""
+
+
+#: A loss weight: finite and not absurd (an infinite or huge weight turns the loss into NaN in float32).
+#: Counts and switches below are strict, so that ``true`` is not read as 1 nor ``"no"`` as false.
+LossWeight = Annotated[float, Field(ge=0, le=1000, allow_inf_nan=False)]
 
 
 class TrainConfig(BaseModel):
@@ -30,12 +35,12 @@ class TrainConfig(BaseModel):
     dataset: Path = Path("data/build/dataset")
     gold_dev: Path = Path("../shared/gold/dev.jsonl")
     output_dir: Path = Path("runs/default")
-    seed: int = 13
-    max_length: int = Field(128, ge=16, le=512)
+    seed: int = Field(13, strict=True)
+    max_length: int = Field(128, ge=16, le=512, strict=True)
     #: what the model reads besides the sentence (see :data:`quoteframe.inputs.ContextMode`)
     context: ContextMode = "quote_state"
-    epochs: int = Field(4, ge=1, le=50)
-    batch_size: int = Field(32, ge=1, le=1024)
+    epochs: int = Field(4, ge=1, le=50, strict=True)
+    batch_size: int = Field(32, ge=1, le=1024, strict=True)
     learning_rate: float = Field(5e-5, gt=0, le=1e-2)
     weight_decay: float = Field(0.01, ge=0, le=1)
     warmup_ratio: float = Field(0.1, ge=0, lt=1)
@@ -43,22 +48,20 @@ class TrainConfig(BaseModel):
     #: class weights in the loss: none, inverse frequency, or its square root (milder)
     class_weighting: Literal["none", "inverse", "sqrt_inverse"] = "sqrt_inverse"
     #: loss weight of a row by where its label came from; a quality missing here is not trained on
-    quality_weights: dict[Literal["hand", "corpus", "rule", "model"], float] = Field(
+    quality_weights: dict[Literal["hand", "corpus", "rule", "model"], LossWeight] = Field(
         default_factory=lambda: {"hand": 1.0, "corpus": 0.5, "rule": 0.3}
     )
     #: keep the word-embedding matrix fixed: half of MiniLM's weights, little gain from tuning them,
     #: and a large share of each CPU training step (its dense gradient and optimizer update)
-    freeze_embeddings: bool = True
+    freeze_embeddings: bool = Field(True, strict=True)
     #: stop when dev macro-F1 has not improved for this many epochs (0: never stop early)
-    early_stopping_patience: int = Field(2, ge=0)
+    early_stopping_patience: int = Field(2, ge=0, strict=True)
     #: cap on training rows, for smoke tests (0: all rows)
-    max_train_rows: int = Field(0, ge=0)
-    num_threads: int = Field(0, ge=0)
+    max_train_rows: int = Field(0, ge=0, strict=True)
+    num_threads: int = Field(0, ge=0, strict=True)
 
     @model_validator(mode="after")
     def _weights_are_usable(self) -> TrainConfig:
-        if any(w < 0 for w in self.quality_weights.values()):
-            raise ValueError("quality_weights must not be negative")
         if not any(w > 0 for w in self.quality_weights.values()):
             raise ValueError("quality_weights must give at least one label quality a positive weight")
         return self

@@ -16,6 +16,7 @@ import numpy as np
 
 from quoteframe.labels import DIRECT_QUOTE, LABELS
 from quoteframe.training.metrics import EvalReport, calibration_bins, evaluate_predictions, paired_bootstrap
+from quoteframe.training.provenance import evaluation_warnings
 
 if TYPE_CHECKING:
     from quoteframe.classifier import Classifier
@@ -141,14 +142,21 @@ def write_report(
     baselines: Sequence[tuple[str, str, EvalReport]],
     framing: dict,
     system_name: str = "quoteframe (int8 ONNX)",
+    warnings: Sequence[str] = (),
 ) -> str:
     """Write plots, ``report.json`` and ``report.txt`` to ``out_dir``; return the text report."""
     from quoteframe.training.baselines import format_results
 
     out_dir.mkdir(parents=True, exist_ok=True)
     table, _ = format_results([(system_name, r.name, r.report) for _, r in model_results] + list(baselines))
-    sections = [table, ""]
-    payload: dict = {"system": system_name, "sets": {}, "baselines": [], "loaded_framing_quotes": framing}
+    sections = [*(f"WARNING: {warning}" for warning in warnings), table, ""]
+    payload: dict = {
+        "system": system_name,
+        "warnings": list(warnings),
+        "sets": {},
+        "baselines": [],
+        "loaded_framing_quotes": framing,
+    }
     for rows, result in model_results:
         slug = result.name.replace(" ", "_").replace("(", "").replace(")", "")
         plot_confusion(result.report, out_dir / f"confusion_{slug}.png", f"{system_name}\n{result.name}")
@@ -197,7 +205,9 @@ def evaluate_model(
     from quoteframe.classifier import Classifier
     from quoteframe.training.gold import read_gold
 
-    system = classifier_system(Classifier.load(model_dir))
+    classifier = Classifier.load(model_dir)
+    system = classifier_system(classifier)
+    warnings = evaluation_warnings(classifier.manifest.training, gold_path, dataset_dir)
     dev_rows = read_gold(gold_path)
     results = [(dev_rows, score(system, dev_rows, "dev gold"))]
     have_dataset = dataset_dir is not None and (dataset_dir / "dataset_dict.json").is_file()
@@ -212,7 +222,7 @@ def evaluate_model(
             b for b in run_baselines(dataset_dir, gold_path, corpora_root, babe_lexicon) if b[1] != "heldout (all rows)"
         ]
     framing = loaded_framing_quotes(dev_rows, results[0][1].predicted)
-    return write_report(out_dir, results, baselines, framing)
+    return write_report(out_dir, results, baselines, framing, warnings=warnings)
 
 
 def compare_models(
@@ -226,8 +236,14 @@ def compare_models(
     from quoteframe.classifier import Classifier
     from quoteframe.training.gold import read_gold
 
-    systems = [classifier_system(Classifier.load(model_a)), classifier_system(Classifier.load(model_b))]
+    classifiers = [Classifier.load(model_a), Classifier.load(model_b)]
+    systems = [classifier_system(classifier) for classifier in classifiers]
     lines = [
+        f"WARNING ({name}): {warning}"
+        for name, classifier in zip("AB", classifiers, strict=True)
+        for warning in evaluation_warnings(classifier.manifest.training, gold_path, dataset_dir)
+    ]
+    lines += [
         f"A = {model_a}, B = {model_b}; paired bootstrap over sentences, {resamples} resamples",
         "| eval set | n | macro-F1 A | macro-F1 B | B - A | 95% interval | share of resamples B > A |",
         "|---|---|---|---|---|---|---|",

@@ -111,10 +111,23 @@ def find_checkpoint(run_dir: Path) -> Path:
 
 
 def read_run_info(run_dir: Path) -> dict[str, Any]:
-    """The run's ``run.json`` (resolved config, data counts, metrics...), or ``{}`` when absent."""
-    path = run_dir / RUN_FILE
-    if not path.is_file():
-        return {}
+    """The run's ``run.json`` (resolved config, data counts, metrics...), in ``run_dir`` or, for a
+    ``checkpoint/`` folder, beside it.
+
+    A model must be served with the context and length it was trained with, and only ``run.json``
+    records them (a run writes it when training ends). Guessing the defaults instead would pass every
+    export gate, since all of them feed PyTorch and ONNX the same inputs, and ship wrong inputs.
+    """
+    candidates = [run_dir / RUN_FILE]
+    if run_dir.name == CHECKPOINT_SUBDIR:
+        candidates.append(run_dir.parent / RUN_FILE)
+    path = next((candidate for candidate in candidates if candidate.is_file()), None)
+    if path is None:
+        where = " or beside it" if len(candidates) > 1 else ""
+        raise FileNotFoundError(
+            f"{run_dir}: no {RUN_FILE} in it{where}; a run writes it when training ends, and it records the "
+            "context and max_length the model must be served with"
+        )
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
