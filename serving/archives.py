@@ -293,19 +293,10 @@ def _read_jsonl(source: InputFile, fields: Fields) -> Iterator[Pending]:
         yield RecordError(Location(source.name, "line", line_no + 1), f"file unreadable from here on: {exc}")
 
 
-def _has_invalid_utf8(row: list[str]) -> bool:
-    """True when a CSV field holds bytes that were not UTF-8 (kept as surrogates while reading)."""
-    try:
-        "".join(row).encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-    return False
-
-
 def _csv_article(row: list[str], header: list[str], location: Location, fields: Fields) -> Record:
     if len(row) != len(header):
         return RecordError(location, f"row has {len(row)} columns, header has {len(header)}")
-    if _has_invalid_utf8(row):
+    if unpaired_surrogate("".join(row)) is not None:  # undecodable bytes, kept as surrogates while reading
         return RecordError(location, "invalid UTF-8 in row")
     return _mapping_article(dict(zip(header, row, strict=True)), location, fields)
 

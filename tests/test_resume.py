@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -48,6 +49,11 @@ def outputs(out: Path) -> dict[str, object]:
     }
 
 
+def small_chunks(archive: Path, out: Path, model_dir: Path) -> ScoreOptions:
+    """Options of a run over ``archive`` in chunks of two records, so it commits many parts."""
+    return ScoreOptions((archive,), out, model=model_dir, chunk_size=2, progress=False)
+
+
 class Killed(BaseException):
     """Stands for the process dying: nothing of the run may catch it."""
 
@@ -58,8 +64,7 @@ def test_crash_before_any_rename_then_resume(
     archive = write_archive(tmp_path / "news.jsonl", 6)
     classifier = Classifier.load(tiny_model_dir, threads=1)
 
-    def options(out: Path) -> ScoreOptions:
-        return ScoreOptions((archive,), out, model=tiny_model_dir, chunk_size=2, progress=False)
+    options = partial(small_chunks, archive, model_dir=tiny_model_dir)
 
     real_replace = os.replace
     renames: list[str] = []
@@ -133,8 +138,7 @@ def test_killed_while_deleting_the_work_folder_counts_as_finished(
     archive = write_archive(tmp_path / "news.jsonl", 12)
     classifier = Classifier.load(tiny_model_dir, threads=1)
 
-    def options(out: Path) -> ScoreOptions:
-        return ScoreOptions((archive,), out, model=tiny_model_dir, chunk_size=2, progress=False)
+    options = partial(small_chunks, archive, model_dir=tiny_model_dir)
 
     run_score(options(tmp_path / "reference"), lambda: classifier)
 
@@ -161,7 +165,7 @@ def test_killed_while_deleting_the_work_folder_counts_as_finished(
 def test_checkpoint_of_another_release_is_refused(tmp_path: Path, tiny_model_dir: Path) -> None:
     archive = write_archive(tmp_path / "news.jsonl", 12)
     out = tmp_path / "out"
-    options = ScoreOptions((archive,), out, model=tiny_model_dir, chunk_size=2, progress=False)
+    options = small_chunks(archive, out, tiny_model_dir)
     classifier = Classifier.load(tiny_model_dir, threads=1)
     work = output_paths(out).work
     work.mkdir(parents=True)
