@@ -26,7 +26,7 @@ from quoteframe.training.export import (
     DEFAULT_GOLD,
     find_checkpoint,
     load_torch_model,
-    macro_f1,
+    probability_macro_f1,
     read_run_info,
     run_context,
 )
@@ -65,14 +65,14 @@ def main() -> None:
 
     def score(name: str, model: torch.nn.Module) -> list[np.ndarray]:
         probabilities = [predict_proba(model, encoder, pairs) for pairs, _ in sets.values()]
-        scores = [macro_f1(gold, p) for (_, gold), p in zip(sets.values(), probabilities, strict=True)]
+        scores = [probability_macro_f1(gold, p) for (_, gold), p in zip(sets.values(), probabilities, strict=True)]
         print(f"{name:44} {scores[0]:12.4f} {scores[1]:16.4f}", flush=True)
         return probabilities
 
     models = [load_torch_model(checkpoint) for checkpoint in checkpoints]
     each = [score(str(run), model) for run, model in zip(args.runs, models, strict=True)]
     averaged = [np.mean([p[i] for p in each], axis=0) for i in range(len(sets))]
-    scores = [macro_f1(gold, p) for (_, gold), p in zip(sets.values(), averaged, strict=True)]
+    scores = [probability_macro_f1(gold, p) for (_, gold), p in zip(sets.values(), averaged, strict=True)]
     print(f"{'probability average':44} {scores[0]:12.4f} {scores[1]:16.4f}")
 
     states = [model.state_dict() for model in models]

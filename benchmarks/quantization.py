@@ -39,8 +39,8 @@ from quoteframe.training.export import (
     build_graphs,
     find_checkpoint,
     load_torch_model,
-    macro_f1,
     onnx_probabilities,
+    probability_macro_f1,
     quantize_int8,
     read_run_info,
     run_context,
@@ -119,13 +119,15 @@ def main() -> None:
         print(f"{THREADS} threads, batch {DEFAULT_BATCH_SIZE}")
         print(f"{'graph':52} {'agreement':>9} {'macro-F1':>8} {'sent/s':>7} {'MB':>6}")
         speed = sentences_per_second(graphs.fp32["plain"], dev, len(rows))
-        print(f"{'fp32 plain':52} {1:9.4f} {macro_f1(gold, fp32):8.3f} {speed:7.1f}")
+        print(f"{'fp32 plain':52} {1:9.4f} {probability_macro_f1(gold, fp32):8.3f} {speed:7.1f}")
         for name, path in candidates.items():
             probabilities = onnx_probabilities(path, dev, len(rows))
             agreement = float((probabilities.argmax(axis=1) == fp32.argmax(axis=1)).mean())
             speed = sentences_per_second(path, dev, len(rows))
             size = path.stat().st_size / 1e6
-            print(f"{name:52} {agreement:9.4f} {macro_f1(gold, probabilities):8.3f} {speed:7.1f} {size:6.1f}")
+            print(
+                f"{name:52} {agreement:9.4f} {probability_macro_f1(gold, probabilities):8.3f} {speed:7.1f} {size:6.1f}"
+            )
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from quoteframe.training.dataset import (
     deduplicate,
     normalise,
     replace_between_markers,
+    source_key,
     split_by_article,
 )
 
@@ -59,6 +60,32 @@ def test_split_is_by_article_seeded_and_stable_when_articles_are_added() -> None
     assert heldout_articles <= {r["article_id"] for r in heldout_more}
     with pytest.raises(ValueError):
         split_by_article(rows, 1.0, seed=7)
+
+
+def test_split_keeps_the_rows_of_one_news_page_together() -> None:
+    # Forty single-sentence articles from four pages: BABE's sentences of one MBIC page, and the page itself.
+    rows = [row(f"s{i}", f"babe:{i}", corpus="babe") for i in range(40)] + [
+        row(f"m{p}", f"mbic:{p}", corpus="mbic") for p in range(4)
+    ]
+    links = ["https://www.example.com/a/", "http://example.com/b", "https://EXAMPLE.com/c?x=1", "https://e.org/d"]
+    groups = {f"babe:{i}": source_key(links[i % 4]) for i in range(40)}
+    groups |= {f"mbic:{p}": source_key(links[p]) for p in range(4)}
+    assert groups["babe:0"] == source_key("http://example.com/a") == "page:example.com/a"
+    assert source_key("") == ""
+    loose = [row(f"x{i}", f"babe:x{i}", corpus="babe") for i in range(40)]  # no page: drawn by id
+    sizes, pages_held = set(), set()
+    for seed in range(20):
+        train, heldout = split_by_article(rows + loose, 0.3, seed=seed, groups=groups)
+        held_pages = {groups[r["article_id"]] for r in heldout if r["article_id"] in groups}
+        assert not held_pages & {groups.get(r["article_id"]) for r in train}
+        paged = [r for r in heldout if r["article_id"] in groups]
+        assert len(paged) == 11 * len(held_pages)  # whole pages: ten sentences and the article each
+        sizes.add(len(heldout) - len(paged))
+        pages_held.add(len(held_pages))
+        # the page rows' sides are those of the page keys alone, with or without the loose rows
+        assert paged == split_by_article(rows, 0.3, seed=seed, groups=groups)[1]
+    assert min(sizes) > 0 and max(sizes) < 40  # loose rows are drawn one by one
+    assert max(pages_held) > 0
 
 
 def test_replace_between_markers_rewrites_only_its_block(tmp_path: Path) -> None:

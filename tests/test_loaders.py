@@ -70,6 +70,7 @@ def test_babe_rows_keep_labels_and_biased_words(tmp_path: Path) -> None:
     (tmp_path / "data" / "final_labels_SG2.csv").write_text(csv_text, encoding="utf-8")
     first, second = load_babe(tmp_path)
     assert first.article_id == "babe:SG2#0" and first.sentences == ['"We win," he said.']
+    assert first.source == "l"
     assert second.sentence_ids == ["babe:SG2#1"]
     assert second.tags[0] == {
         "babe_bias": "Biased",
@@ -106,13 +107,14 @@ def test_bbc_drops_duplicates_keeping_the_gold_copy_and_reads_latin1(tmp_path: P
     assert "£5" in articles["bbc:sport/003"].sentences[1]
 
 
-def _mbic(root: Path, articles: list[str | None]) -> None:
+def _mbic(root: Path, articles: list[str | None], links: bool = True) -> None:
     openpyxl = pytest.importorskip("openpyxl")
     book = openpyxl.Workbook()
     sheet = book.active
-    sheet.append(["text", "outlet", "article"])
-    for article in articles:
-        sheet.append(["a sentence", "reuters", article])
+    sheet.append(["text", "news_link", "outlet", "article"] if links else ["text", "outlet", "article"])
+    for row, article in enumerate(articles):
+        link = [f"https://example.com/{row}"] if links else []
+        sheet.append(["a sentence", *link, "reuters", article])
     (root / "data").mkdir(parents=True)
     book.save(root / "data" / "final_labels_MBIC.xlsx")
 
@@ -133,7 +135,14 @@ def test_mbic_reads_each_article_once_lines_as_paragraphs_and_skips_truncated_te
     ]
     assert story_article.paragraph_starts == [True, True, False, True]
     assert story_article.sentence_ids[3] == "mbic:1#3"
+    assert story_article.source == "https://example.com/1"  # the page of the text's first row
     assert [a.article_id for a in load_mbic(tmp_path, only={"mbic:4"})] == ["mbic:4"]
+
+
+def test_mbic_without_page_links_still_loads_its_articles(tmp_path: Path) -> None:
+    _mbic(tmp_path, ["Other story\nIt rained."], links=False)
+    (article,) = load_mbic(tmp_path)
+    assert article.sentences == ["Other story", "It rained."] and article.source == ""
 
 
 def test_mbic_reports_a_corrupt_workbook_and_loads_nothing(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:

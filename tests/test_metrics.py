@@ -5,7 +5,7 @@ import pytest
 from sklearn.metrics import confusion_matrix, f1_score, precision_recall_fscore_support
 
 from quoteframe.labels import LABELS
-from quoteframe.training.metrics import evaluate_predictions, expected_calibration_error, paired_bootstrap
+from quoteframe.training.metrics import evaluate_predictions, expected_calibration_error, macro_f1, paired_bootstrap
 
 Q, N, L = LABELS
 GOLD = [Q, Q, Q, N, N, N, N, L, L, L]
@@ -60,3 +60,16 @@ def test_paired_bootstrap_by_hand() -> None:
     assert result.b_better == 1.0
     with pytest.raises(ValueError, match="predictions"):
         paired_bootstrap(gold, worse[:-1], gold)
+
+
+def test_macro_f1_averages_over_the_labels_gold_holds() -> None:
+    # A slice without a single gold direct quote: two labels to average, not three.
+    gold, predicted = [N, N, L, L], [N, L, L, L]
+    report = evaluate_predictions(gold, predicted)
+    assert report.macro_f1 == pytest.approx(f1_score(gold, predicted, labels=[N, L], average="macro"))
+    assert report.macro_f1 == pytest.approx((2 / 3 + 0.8) / 2)
+    assert report.per_class[Q].support == 0
+    assert "(over the labels gold holds; none of direct_quote)" in report.format_table()
+    # A quote predicted there costs the neutral label its recall, not a third of the score.
+    assert macro_f1(gold, [Q, N, L, L]) == pytest.approx((2 / 3 + 1.0) / 2)
+    assert macro_f1([], []) == 0.0

@@ -7,7 +7,8 @@ open at its start) and where its label came from (``label_quality``: hand > corp
 Leakage guards, in order: articles of the evaluation gold file never enter either split; a sentence
 whose normalised text matches a dev-gold sentence is dropped; duplicates are removed across the whole
 set before splitting (the hand-labelled copy wins, then the more trusted weak copy), so no sentence
-sits on both sides; and the train/heldout split is drawn by article, never by sentence.
+sits on both sides; and the train/heldout split is drawn by article, never by sentence (BABE's sentences
+and MBIC's articles by the news page they come from).
 """
 
 from __future__ import annotations
@@ -18,10 +19,11 @@ import re
 import time
 import unicodedata
 from collections import Counter
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from tqdm import tqdm
 
@@ -241,21 +243,37 @@ def deduplicate(rows: Iterable[dict], blocked: Collection[str] = ()) -> tuple[li
     return [row for _, row in kept], dropped
 
 
-def split_by_article(rows: Sequence[dict], fraction: float, seed: int) -> tuple[list[dict], list[dict]]:
-    """Seeded article-level split: an article is held out when a hash of the seed and its id falls under
-    ``fraction``.
+def source_key(link: str) -> str:
+    """A news page's address reduced to host and path, so one page linked two ways is one group."""
+    parts = urlsplit(link.strip().lower())
+    host = parts.netloc.removeprefix("www.")
+    return f"page:{host}{parts.path.rstrip('/')}" if host else ""
 
-    Each article's side depends on nothing but its own id, so labelling more articles never moves an
-    existing one across the split, and models trained before and after stay comparable on the old
+
+def split_by_article(
+    rows: Sequence[dict], fraction: float, seed: int, groups: Mapping[str, str] | None = None
+) -> tuple[list[dict], list[dict]]:
+    """Seeded article-level split: an article is held out when a hash of the seed and its group falls
+    under ``fraction``.
+
+    An article's group is its id, or the key ``groups`` gives it: BABE's sentences and MBIC's articles
+    are grouped by the news page they come from, so rows that link the same page fall on the same side.
+    A page linked two ways (a feed redirect, a renamed section) or not at all is not joined. Each
+    article's side depends on nothing but its own id and page, so labelling more articles never moves
+    an existing one across the split, and models trained before and after stay comparable on the old
     held-out articles.
     """
     if not 0.0 <= fraction < 1.0:
         raise ValueError(f"heldout fraction must be in [0, 1), got {fraction}")
+    groups = groups or {}
     cut = fraction * 2**64
     held = {
         row["article_id"]
         for row in rows
-        if int.from_bytes(hashlib.sha256(f"{seed}:{row['article_id']}".encode()).digest()[:8], "big") < cut
+        if int.from_bytes(
+            hashlib.sha256(f"{seed}:{groups.get(row['article_id'], row['article_id'])}".encode()).digest()[:8], "big"
+        )
+        < cut
     }
     train = [row for row in rows if row["article_id"] not in held]
     heldout = [row for row in rows if row["article_id"] in held]
@@ -315,6 +333,7 @@ def build_rows(config: BuildConfig) -> BuildResult:
     corpus_articles: dict[str, Article] = {}
     pairs: list[tuple[str, SentenceView, str]] = []
     weak: list[dict] = []
+    groups: dict[str, str] = {}
     for name in corpora:
         wanted_weak = config.weak and name in config.weak_corpora
         # Sentence splitting is the slow part: without weak rows only the gold articles are needed.
@@ -323,6 +342,8 @@ def build_rows(config: BuildConfig) -> BuildResult:
         if not articles:
             log.error("corpus %s: nothing loaded under %s", name, config.corpora_root)
         for article in tqdm(articles, desc=f"label {name}", unit="article", disable=not config.progress):
+            if key := source_key(article.source):
+                groups[article.article_id] = key
             in_gold = article.article_id in grouped
             if _article_key(article.article_id) in dev_articles:
                 continue
@@ -341,7 +362,7 @@ def build_rows(config: BuildConfig) -> BuildResult:
     rows = hand_rows(grouped, corpus_articles) + weak
     rows, dropped = deduplicate(rows, blocked={normalise(row.text) for row in gold_dev})
     dropped.update(repo_dropped)
-    train, heldout = split_by_article(rows, config.heldout_fraction, config.seed)
+    train, heldout = split_by_article(rows, config.heldout_fraction, config.seed, groups)
     return BuildResult(train, heldout, measure_rules(pairs), dropped, time.perf_counter() - started)
 
 

@@ -30,7 +30,6 @@ from typing import Any
 import numpy as np
 import onnxruntime
 import torch
-from sklearn.metrics import f1_score
 from transformers import AutoModelForSequenceClassification
 
 from quoteframe.batching import pad_batch
@@ -42,6 +41,7 @@ from quoteframe.manifest import MODEL_FILE, TOKENIZER_FILE, Manifest, sha256_fil
 from quoteframe.runner import BatchRunner
 from quoteframe.training.config import TrainConfig
 from quoteframe.training.gold import read_gold
+from quoteframe.training.metrics import macro_f1
 from quoteframe.training.torch_inference import Batches, batches_of, row_pairs, torch_probabilities
 from quoteframe.training.train import MODEL_FOLDER as CHECKPOINT_SUBDIR
 from quoteframe.training.train import RUN_FILE
@@ -221,11 +221,9 @@ def seconds_per_pass(model_path: Path, batches: Batches, threads: int = TIMING_T
     return statistics.median(timings)
 
 
-def macro_f1(gold: np.ndarray, probabilities: np.ndarray) -> float:
-    """Macro-F1 over the three labels (a label absent from gold and predictions scores 0)."""
-    return float(
-        f1_score(gold, probabilities.argmax(axis=1), labels=list(range(len(LABELS))), average="macro", zero_division=0)
-    )
+def probability_macro_f1(gold: np.ndarray, probabilities: np.ndarray) -> float:
+    """Macro-F1 of the most probable label of each row."""
+    return macro_f1(gold, probabilities.argmax(axis=1))
 
 
 def check_gates(
@@ -233,7 +231,7 @@ def check_gates(
 ) -> tuple[Gate, ...]:
     """Compute the three gates on the gold sentences."""
     difference = float(np.abs(fp32_p - torch_p).max())
-    f1_drop = macro_f1(gold, fp32_p) - macro_f1(gold, int8_p)
+    f1_drop = probability_macro_f1(gold, fp32_p) - probability_macro_f1(gold, int8_p)
     agreement = float((int8_p.argmax(axis=1) == fp32_p.argmax(axis=1)).mean())
     return (
         Gate("max |p(fp32 ONNX) - p(PyTorch)|", difference, MAX_PROBABILITY_DIFF, difference <= MAX_PROBABILITY_DIFF),

@@ -47,6 +47,9 @@ class Article:
     paragraph_starts: list[bool]
     #: per sentence, the corpus's own annotations that concern it (corpus-specific keys)
     tags: list[dict] = field(default_factory=list)
+    #: the news page the text was taken from, where the corpus records it (BABE and MBIC): BABE's single
+    #: sentences are excerpts of MBIC's articles, so rows of one page must fall on the same side of a split
+    source: str = ""
 
     def __post_init__(self) -> None:
         if not self.tags:
@@ -219,7 +222,8 @@ def load_babe(root: Path, group: str = "SG2") -> list[Article]:
                     log.error("skipped %s row %d: %s", path, i, error)
                     continue
                 sentence_id = f"babe:{group}#{i}"
-                articles.append(Article("babe", sentence_id, [row["text"].strip()], [sentence_id], [True], [tags]))
+                text, link = row["text"].strip(), row.get("news_link") or ""
+                articles.append(Article("babe", sentence_id, [text], [sentence_id], [True], [tags], link))
     except OSError as error:
         _report(path, error)
     return articles
@@ -266,30 +270,34 @@ def load_mbic(root: Path, only: Collection[str] | None = None) -> list[Article]:
     from openpyxl.utils.exceptions import InvalidFileException
 
     path = root / "data" / "final_labels_MBIC.xlsx"
-    texts: dict[str, int] = {}
+    texts: dict[str, tuple[int, str]] = {}
     try:
         workbook = load_workbook(path, read_only=True)
         try:
             rows = workbook.active.iter_rows(values_only=True)
-            column = next(rows).index("article")
+            header = next(rows)
+            column = header.index("article")
+            # The page only groups the split; a workbook without it still has articles to read.
+            link_column = header.index("news_link") if "news_link" in header else None
             for index, row in enumerate(rows):
                 text = row[column]
                 if isinstance(text, str) and text.strip() and text not in texts:
-                    texts[text] = index
+                    link = row[link_column] if link_column is not None else None
+                    texts[text] = (index, str(link or ""))
         finally:
             workbook.close()
     except (OSError, ValueError, KeyError, StopIteration, zipfile.BadZipFile, InvalidFileException) as error:
         _report(path, error)
         return []
     articles = []
-    for text, index in texts.items():
+    for text, (index, link) in texts.items():
         article_id = f"mbic:{index}"
         if (only is not None and article_id not in only) or len(text) >= EXCEL_CELL_LIMIT:
             continue
         paragraphs = "\n\n".join(line.strip() for line in text.splitlines() if line.strip())
         sentences, _, starts = _split_text(paragraphs)
         ids = [f"{article_id}#{k}" for k in range(len(sentences))]
-        articles.append(Article("mbic", article_id, sentences, ids, starts))
+        articles.append(Article("mbic", article_id, sentences, ids, starts, source=link))
     return articles
 
 

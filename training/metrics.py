@@ -51,7 +51,9 @@ class EvalReport:
             s = self.per_class[label]
             lines.append(f"{label:<{width}}  {s.precision:9.3f}  {s.recall:6.3f}  {s.f1:5.3f}  {s.support:7d}")
         ece = "" if self.ece is None else f"  ECE {self.ece:.3f}"
-        lines.append(f"macro-F1 {self.macro_f1:.3f}  accuracy {self.accuracy:.3f}  n {self.n}{ece}")
+        absent = [label for label in LABELS if not self.per_class[label].support]
+        over = f" (over the labels gold holds; none of {', '.join(absent)})" if absent else ""
+        lines.append(f"macro-F1 {self.macro_f1:.3f}{over}  accuracy {self.accuracy:.3f}  n {self.n}{ece}")
         lines.append("confusion (rows gold, columns predicted): " + " / ".join(LABELS))
         lines.extend(
             f"{label:<{width}}  " + " ".join(f"{c:6d}" for c in row)
@@ -78,6 +80,19 @@ def expected_calibration_error(probabilities: np.ndarray, gold: np.ndarray, bins
     return float(sum(n / total * abs(acc - conf) for conf, acc, n in calibration_bins(probabilities, gold, bins)))
 
 
+def macro_f1(gold: Sequence | np.ndarray, predicted: Sequence | np.ndarray) -> float:
+    """Macro-F1 over the labels that occur in ``gold`` (names or ids alike).
+
+    A label with no gold row has no F1 worth averaging: counting it as 0 would take a third off the score
+    of a corpus slice, or a bootstrap resample of one, that happens to hold no direct quote, and only for
+    the model that predicted one there. Its false positives still cost recall on the true labels.
+    """
+    present = sorted(set(np.asarray(gold).tolist()))
+    if not present:
+        return 0.0
+    return float(f1_score(gold, predicted, labels=present, average="macro", zero_division=0))
+
+
 def evaluate_predictions(
     gold: Sequence[str], predicted: Sequence[str], probabilities: np.ndarray | None = None
 ) -> EvalReport:
@@ -99,7 +114,7 @@ def evaluate_predictions(
         ece = expected_calibration_error(np.asarray(probabilities, dtype=float), gold_ids)
     return EvalReport(
         n=len(gold),
-        macro_f1=float(f1_score(gold, predicted, labels=labels, average="macro", zero_division=0)),
+        macro_f1=macro_f1(gold, predicted),
         accuracy=float(np.mean(np.asarray(gold) == np.asarray(predicted))) if len(gold) else 0.0,
         per_class=per_class,
         confusion=confusion_matrix(gold, predicted, labels=labels).tolist(),
@@ -144,9 +159,7 @@ def paired_bootstrap(
     b_ids = np.array([labels.index(label) for label in predicted_b])
 
     def macro(predicted: np.ndarray, rows: np.ndarray) -> float:
-        return float(
-            f1_score(gold_ids[rows], predicted[rows], labels=range(len(labels)), average="macro", zero_division=0)
-        )
+        return macro_f1(gold_ids[rows], predicted[rows])
 
     everything = np.arange(len(gold_ids))
     score_a, score_b = macro(a_ids, everything), macro(b_ids, everything)
