@@ -30,6 +30,10 @@ def test_matching_files_give_no_warning_and_others_are_named(tmp_path: Path) -> 
     relabelled = build(tmp_path / "relabelled", settings, {**inputs, "data/labels/a.jsonl": "cd34"})
 
     assert evaluation_warnings(training, dev, same) == []
+    # The same label files built from another folder are the same data.
+    moved_inputs = {"/elsewhere/gold/dev.jsonl": sha256_file(dev), "/scratch/labels/a.jsonl": "ab12"}
+    moved = build(tmp_path / "moved", {**settings, "labels_dir": "/scratch/labels"}, moved_inputs)
+    assert evaluation_warnings(training, dev, moved) == []
     assert evaluation_warnings(training, dev, None) == []
     [gold_note] = evaluation_warnings(training, other_gold, same)
     assert gold_note == f"{other_gold} is not the dev file this model was selected on (its sha256 differs)"

@@ -26,13 +26,27 @@ def heldout_mismatch(training: dict[str, Any], dataset_dir: Path) -> str | None:
     if not path.is_file():
         return f"{path} is missing, so the held-out rows cannot be checked against the model's training"
     card = json.loads(path.read_text(encoding="utf-8"))
-    differs = [key for key in ("settings", "inputs") if card.get(key) != recorded.get(key)]
+    differs = [key for key in ("settings", "inputs") if _content(card, key) != _content(recorded, key)]
     if not differs:
         return None
     return (
         f"the dataset at {dataset_dir} was built with other {' and '.join(differs)} than the model's training "
         "data: some of its held-out rows may be training rows of this model, which would make its figures too high"
     )
+
+
+def _content(card: dict[str, Any], key: str) -> Any:
+    """What a data card's ``settings`` or ``inputs`` say about the rows, not where their files lay.
+
+    The same label files built from another folder make the same split, so folders are left out:
+    ``labels_dir`` of the settings, and the folders of the inputs, whose sha256 are compared by file name.
+    """
+    value = card.get(key)
+    if key == "settings" and isinstance(value, dict):
+        return {name: setting for name, setting in value.items() if name != "labels_dir"}
+    if key == "inputs" and isinstance(value, dict):
+        return sorted((Path(name).name, digest) for name, digest in value.items())
+    return value
 
 
 def gold_mismatch(training: dict[str, Any], gold_path: Path) -> str | None:
