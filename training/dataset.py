@@ -244,7 +244,8 @@ def deduplicate(rows: Iterable[dict], blocked: Collection[str] = ()) -> tuple[li
 
 
 def source_key(link: str) -> str:
-    """A news page's address reduced to host and path, so one page linked two ways is one group."""
+    """A news page's address reduced to host and path: with or without ``www.``, scheme, trailing slash
+    or query string, it is one group."""
     parts = urlsplit(link.strip().lower())
     host = parts.netloc.removeprefix("www.")
     return f"page:{host}{parts.path.rstrip('/')}" if host else ""
@@ -267,14 +268,12 @@ def split_by_article(
         raise ValueError(f"heldout fraction must be in [0, 1), got {fraction}")
     groups = groups or {}
     cut = fraction * 2**64
-    held = {
-        row["article_id"]
-        for row in rows
-        if int.from_bytes(
-            hashlib.sha256(f"{seed}:{groups.get(row['article_id'], row['article_id'])}".encode()).digest()[:8], "big"
-        )
-        < cut
-    }
+
+    def drawn(article_id: str) -> bool:
+        key = groups.get(article_id, article_id)
+        return int.from_bytes(hashlib.sha256(f"{seed}:{key}".encode()).digest()[:8], "big") < cut
+
+    held = {row["article_id"] for row in rows if drawn(row["article_id"])}
     train = [row for row in rows if row["article_id"] not in held]
     heldout = [row for row in rows if row["article_id"] in held]
     return train, heldout

@@ -158,16 +158,12 @@ def paired_bootstrap(
     a_ids = np.array([labels.index(label) for label in predicted_a])
     b_ids = np.array([labels.index(label) for label in predicted_b])
 
-    def macro(predicted: np.ndarray, rows: np.ndarray) -> float:
-        return macro_f1(gold_ids[rows], predicted[rows])
-
-    everything = np.arange(len(gold_ids))
-    score_a, score_b = macro(a_ids, everything), macro(b_ids, everything)
+    score_a, score_b = macro_f1(gold_ids, a_ids), macro_f1(gold_ids, b_ids)
     rng = np.random.default_rng(seed)
     differences = np.empty(resamples)
     for i in range(resamples):
         rows = rng.integers(0, len(gold_ids), len(gold_ids))
-        differences[i] = macro(b_ids, rows) - macro(a_ids, rows)
+        differences[i] = macro_f1(gold_ids[rows], b_ids[rows]) - macro_f1(gold_ids[rows], a_ids[rows])
     return PairedDifference(
         n=len(gold_ids),
         macro_f1_a=score_a,
