@@ -31,7 +31,7 @@ def test_overrides_are_parsed_as_yaml_and_validated(tmp_path: Path) -> None:
         ("epochs: 2\nlearnig_rate: 0.1\n", "learnig_rate: Extra inputs are not permitted"),
         ("epochs: 0\n", "epochs: Input should be greater than or equal to 1"),
         ("class_weighting: cubic\n", "class_weighting"),
-        ("context: paragraph\n", "context: Input should be 'previous_sentence', 'quote_state' or 'none'"),
+        ("context: paragraph\n", "context: Input should be 'previous_sentence', 'previous_tail', 'quote_state' or"),
         ("quality_weights: {hand: 0.0}\n", "at least one label quality a positive weight"),
         ("quality_weights: {gold: 1.0}\n", "quality_weights.gold"),
         ("quality_weights: {hand: .inf}\n", "quality_weights.hand: Input should be a finite number"),
