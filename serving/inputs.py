@@ -4,7 +4,8 @@ Training and serving must build exactly the same input, so both call :func:`mode
 The second segment carries what the sentence alone cannot show: whether a quotation opened in
 an earlier sentence is still open when this one starts (news style continues quotes over
 sentences and paragraphs without repeating the marks) and, in the ``previous_sentence`` mode, the
-previous sentence. The model folder's manifest names the mode its model was trained with.
+previous sentence (in ``previous_tail``, its last words). The model folder's manifest names the
+mode its model was trained with.
 """
 
 from __future__ import annotations

@@ -32,5 +32,8 @@ def test_tail_keeps_the_last_words_within_its_character_cap() -> None:
     url = "https://example.com/" + "a" * 200
     assert model_pair("Text.", f"See the filing at {url}", False, "previous_tail")[1] == url[-MAX_TAIL_CHARS:]
     long = 'Asked about the delay on Monday, the mayor was blunt: "We will fight this," she said.'
-    assert model_pair("Text.", long, False, "previous_tail")[1] == '"We will fight this," she said.'
+    tail = '"We will fight this," she said.'
+    assert model_pair("Text.", long, False, "previous_tail")[1] == tail
+    assert model_pair("Text.", long, True, "previous_tail")[1] == f"{INSIDE_QUOTE_MARKER} {tail}"
+    assert model_pair("Text.", " \u00a0 ", True, "previous_tail")[1] == INSIDE_QUOTE_MARKER
     assert model_pair("Text.", "The governor added:", False, "previous_tail") == ("Text.", "The governor added:")
