@@ -1,17 +1,28 @@
 """The tiny config trains end to end on the CPU and its checkpoint exports through the parity gates."""
 
 import json
+import shutil
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
+import torch
 from datasets import Dataset, DatasetDict
 
 from quoteframe import Classifier
 from quoteframe.labels import LABELS
-from quoteframe.training.config import load_config
+from quoteframe.training.config import ConfigError, load_config
 from quoteframe.training.export import export_model
-from quoteframe.training.train import MODEL_FOLDER, RUN_FILE, class_weights, length_grouped_batches, train
+from quoteframe.training.teacher import CACHE_FILE, TeacherError, row_key, teacher_log_probs
+from quoteframe.training.train import (
+    MODEL_FOLDER,
+    RUN_FILE,
+    class_weights,
+    distillation_loss,
+    length_grouped_batches,
+    train,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -70,6 +81,57 @@ def test_tiny_config_trains_and_exports(tmp_path: Path, tiny_checkpoint: Path, t
     assert all(gate.passed for gate in report.gates)
     predictions = Classifier.load(tmp_path / "model").predict(["The council met on Tuesday."])
     assert predictions[0].label in LABELS
+
+
+def test_distilled_run_caches_teacher_probabilities_and_needs_only_them(
+    tmp_path: Path, tiny_checkpoint: Path, tiny_gold: Path
+) -> None:
+    teacher = tmp_path / "teacher"
+    shutil.copytree(tiny_checkpoint, teacher)
+    settings = (
+        f"base_model={tiny_checkpoint / 'checkpoint'}",
+        f"dataset={tiny_dataset(tmp_path / 'dataset')}",
+        f"gold_dev={tiny_gold}",
+        f"teacher={teacher}",
+        "distill_weight=0.7",
+        "distill_temperature=2.0",
+    )
+    first = train(load_config(REPO / "configs" / "tiny.yaml", (*settings, f"output_dir={tmp_path / 'a'}")))
+    with np.load(teacher / CACHE_FILE) as cache:
+        # 48 rows, 7 distinct inputs: each of the 6 texts after the one before it, and the first row alone
+        assert cache["log_probs"].shape == (7, len(LABELS))
+        assert np.allclose(np.exp(cache["log_probs"]).sum(axis=1), 1.0, atol=1e-5)
+    record = json.loads((first / RUN_FILE).read_text())
+    assert record["teacher"]["run"] == "teacher"
+    assert record["config"]["distill_weight"] == 0.7
+
+    # without its checkpoint the teacher still teaches from the cache, and gives the same weights
+    shutil.rmtree(teacher / MODEL_FOLDER)
+    second = train(load_config(REPO / "configs" / "tiny.yaml", (*settings, f"output_dir={tmp_path / 'b'}")))
+    again = json.loads((second / RUN_FILE).read_text())["history"][0]
+    assert again["train_loss"] == pytest.approx(record["history"][0]["train_loss"], rel=1e-5)
+    with pytest.raises(TeacherError, match="no checkpoint/"):
+        teacher_log_probs(teacher, [{"text": "A sentence the cache has never seen.", "previous": ""}])
+
+
+def test_row_key_covers_what_any_context_reads() -> None:
+    row = {"text": "He said so.", "previous": "It rained.", "inside_quote": False}
+    assert row_key(row) == row_key(dict(row))
+    assert row_key(row) != row_key({**row, "previous": ""})
+    assert row_key(row) != row_key({**row, "inside_quote": True})
+
+
+def test_distillation_loss_is_zero_when_student_matches_teacher() -> None:
+    logits = torch.tensor([[2.0, 0.5, -1.0], [0.0, 0.0, 3.0]])
+    teacher = torch.log_softmax(logits, dim=-1)
+    assert torch.allclose(distillation_loss(logits, teacher, 2.0), torch.zeros(2), atol=1e-6)
+    other = torch.log_softmax(torch.tensor([[0.0, 2.0, 0.0], [1.0, 1.0, 1.0]]), dim=-1)
+    assert (distillation_loss(logits, other, 1.0) > 0).all()
+
+
+def test_distill_weight_without_teacher_is_rejected() -> None:
+    with pytest.raises(ConfigError, match="distill_weight needs a teacher"):
+        load_config(REPO / "configs" / "tiny.yaml", ("distill_weight=0.5",))
 
 
 def test_class_weights_favour_rare_classes() -> None:

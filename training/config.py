@@ -56,6 +56,13 @@ class TrainConfig(BaseModel):
     freeze_embeddings: bool = Field(True, strict=True)
     #: stop when dev macro-F1 has not improved for this many epochs (0: never stop early)
     early_stopping_patience: int = Field(2, ge=0, strict=True)
+    #: a training run folder whose probabilities on the training rows become soft targets (distillation);
+    #: its ``train_log_probs.npz`` is used where present, else its checkpoint computes and writes it
+    teacher: Path | None = None
+    #: share of the loss taken from the teacher's soft targets; the rest comes from the hand labels
+    distill_weight: float = Field(0.5, ge=0, le=1)
+    #: softens both distributions before they are compared; the soft loss is scaled by its square
+    distill_temperature: float = Field(1.0, gt=0, le=20)
     #: cap on training rows, for smoke tests (0: all rows)
     max_train_rows: int = Field(0, ge=0, strict=True)
     num_threads: int = Field(0, ge=0, strict=True)
@@ -64,6 +71,8 @@ class TrainConfig(BaseModel):
     def _weights_are_usable(self) -> TrainConfig:
         if not any(w > 0 for w in self.quality_weights.values()):
             raise ValueError("quality_weights must give at least one label quality a positive weight")
+        if self.teacher is None and self.distill_weight and "distill_weight" in self.model_fields_set:
+            raise ValueError("distill_weight needs a teacher run folder")
         return self
 
 

@@ -23,6 +23,7 @@ from quoteframe.training.base_model import resolve_base_model
 from quoteframe.training.config import TrainConfig
 from quoteframe.training.gold import read_gold
 from quoteframe.training.metrics import evaluate_predictions
+from quoteframe.training.teacher import teacher_log_probs
 from quoteframe.training.torch_inference import predict_proba, row_pairs, to_tensors
 
 RUN_FILE = "run.json"
@@ -69,6 +70,15 @@ def class_weights(labels: list[int], scheme: str) -> torch.Tensor:
     return torch.tensor(weights, dtype=torch.float32)
 
 
+def distillation_loss(logits: torch.Tensor, teacher_log_probs: torch.Tensor, temperature: float) -> torch.Tensor:
+    """Per-row KL divergence from the teacher's softened distribution to the student's.
+
+    Scaled by the squared temperature so that its gradients keep their size whatever the temperature."""
+    student = torch.log_softmax(logits / temperature, dim=-1)
+    teacher = torch.log_softmax(teacher_log_probs / temperature, dim=-1)
+    return (teacher.exp() * (teacher - student)).sum(dim=-1) * temperature**2
+
+
 def length_grouped_batches(lengths: list[int], batch_size: int, rng: random.Random) -> list[list[int]]:
     """Shuffled batches of rows of similar length: far less padding than random batches, still random."""
     order = list(range(len(lengths)))
@@ -80,6 +90,22 @@ def length_grouped_batches(lengths: list[int], batch_size: int, rng: random.Rand
         batches.extend(part[i : i + batch_size] for i in range(0, len(part), batch_size))
     rng.shuffle(batches)
     return batches
+
+
+def teacher_summary(teacher_dir: Path) -> dict:
+    """What the student learned from: the teacher's base, hardware and scores, copied from its run record."""
+    record = json.loads((Path(teacher_dir) / RUN_FILE).read_text(encoding="utf-8"))
+    dev = record.get("dev_metrics") or {}
+    heldout = record.get("heldout_metrics") or {}
+    return {
+        "run": Path(teacher_dir).name,
+        "base_model": record["config"]["base_model"],
+        "context": record["config"]["context"],
+        "hardware": record.get("hardware"),
+        "git_commit": record.get("git_commit"),
+        "dev_macro_f1": dev.get("macro_f1"),
+        "heldout_macro_f1": heldout.get("macro_f1"),
+    }
 
 
 class Trainer:
@@ -136,11 +162,11 @@ class Trainer:
         labels = [LABEL_TO_ID[r["label"]] for r in self.train_rows]
         sample_w = [cfg.quality_weights[r["label_quality"]] for r in self.train_rows]
         lengths = [len(a) + len(b) for a, b in pairs]
-        loss_fn = torch.nn.CrossEntropyLoss(
-            weight=class_weights(labels, cfg.class_weighting).to(self.device),
-            reduction="none",
-            label_smoothing=cfg.label_smoothing,
-        )
+        per_class = class_weights(labels, cfg.class_weighting).to(self.device)
+        loss_fn = torch.nn.CrossEntropyLoss(weight=per_class, reduction="none", label_smoothing=cfg.label_smoothing)
+        soft = None
+        if cfg.teacher is not None:
+            soft = torch.from_numpy(teacher_log_probs(cfg.teacher, self.train_rows, self.device)).to(self.device)
         steps_per_epoch = math.ceil(len(pairs) / cfg.batch_size)
         optimizer = torch.optim.AdamW(
             [p for p in self.model.parameters() if p.requires_grad], lr=cfg.learning_rate, weight_decay=cfg.weight_decay
@@ -160,7 +186,11 @@ class Trainer:
                 logits = self.model(**to_tensors(batch, self.device)).logits
                 target = torch.tensor([labels[i] for i in index], device=self.device)
                 weight = torch.tensor([sample_w[i] for i in index], device=self.device)
-                loss = (loss_fn(logits, target) * weight).sum() / weight.sum()
+                row_loss = loss_fn(logits, target)
+                if soft is not None:
+                    kl = distillation_loss(logits, soft[index], cfg.distill_temperature) * per_class[target]
+                    row_loss = (1 - cfg.distill_weight) * row_loss + cfg.distill_weight * kl
+                loss = (row_loss * weight).sum() / weight.sum()
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
                 optimizer.step()
@@ -201,6 +231,7 @@ class Trainer:
             "hardware": hardware(),
             "torch": torch.__version__,
             "train_rows": len(self.train_rows),
+            "teacher": teacher_summary(cfg.teacher) if cfg.teacher is not None else None,
             "data_card": self.data_card,
             "history": history,
             "best_epoch": best_epoch,
