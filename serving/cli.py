@@ -223,7 +223,12 @@ def train(config_path: Path, overrides: tuple[str, ...]) -> None:
         config = load_config(config_path, overrides)
     except ConfigError as err:
         raise click.ClickException(str(err)) from err
-    run_dir = run_training(config)
+    from quoteframe.training.teacher import TeacherError
+
+    try:
+        run_dir = run_training(config)
+    except TeacherError as err:
+        raise click.ClickException(str(err)) from err
     click.echo(f"run written to {run_dir}")
 
 

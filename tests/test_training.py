@@ -8,13 +8,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from datasets import Dataset, DatasetDict
+from datasets import Dataset, DatasetDict, load_from_disk
 
 from quoteframe import Classifier
+from quoteframe.encoding import PairEncoder
 from quoteframe.labels import LABELS
-from quoteframe.training.config import ConfigError, load_config
-from quoteframe.training.export import export_model
-from quoteframe.training.teacher import CACHE_FILE, TeacherError, row_key, teacher_log_probs
+from quoteframe.training.config import load_config
+from quoteframe.training.export import export_model, load_torch_model
+from quoteframe.training.teacher import CACHE_FILE, TeacherError, check_teacher, row_key, teacher_log_probs
+from quoteframe.training.tiny import write_tiny_run
+from quoteframe.training.torch_inference import predict_proba, row_pairs
 from quoteframe.training.train import (
     MODEL_FOLDER,
     RUN_FILE,
@@ -86,8 +89,8 @@ def test_tiny_config_trains_and_exports(tmp_path: Path, tiny_checkpoint: Path, t
 def test_distilled_run_caches_teacher_probabilities_and_needs_only_them(
     tmp_path: Path, tiny_checkpoint: Path, tiny_gold: Path
 ) -> None:
-    teacher = tmp_path / "teacher"
-    shutil.copytree(tiny_checkpoint, teacher)
+    # the teacher reads other inputs than the student: no context, shorter sequences
+    teacher = write_tiny_run(tmp_path / "teacher", seed=99, max_length=32, context="none")
     settings = (
         f"base_model={tiny_checkpoint / 'checkpoint'}",
         f"dataset={tiny_dataset(tmp_path / 'dataset')}",
@@ -97,41 +100,72 @@ def test_distilled_run_caches_teacher_probabilities_and_needs_only_them(
         "distill_temperature=2.0",
     )
     first = train(load_config(REPO / "configs" / "tiny.yaml", (*settings, f"output_dir={tmp_path / 'a'}")))
+    rows = list(load_from_disk(str(tmp_path / "dataset"))["train"])
+    expected = predict_proba(
+        load_torch_model(teacher / MODEL_FOLDER),
+        PairEncoder.from_file(teacher / MODEL_FOLDER / "tokenizer.json", 32),
+        row_pairs(rows, "none"),
+    )
+    assert np.allclose(np.exp(teacher_log_probs(teacher, rows)), expected, atol=1e-6)
     with np.load(teacher / CACHE_FILE) as cache:
         # 48 rows, 7 distinct inputs: each of the 6 texts after the one before it, and the first row alone
         assert cache["log_probs"].shape == (7, len(LABELS))
-        assert np.allclose(np.exp(cache["log_probs"]).sum(axis=1), 1.0, atol=1e-5)
     record = json.loads((first / RUN_FILE).read_text())
     assert record["teacher"]["run"] == "teacher"
     assert record["config"]["distill_weight"] == 0.7
 
-    # without its checkpoint the teacher still teaches from the cache, and gives the same weights
+    # without its checkpoint the teacher still teaches from the cache: the same run, loss for loss
     shutil.rmtree(teacher / MODEL_FOLDER)
     second = train(load_config(REPO / "configs" / "tiny.yaml", (*settings, f"output_dir={tmp_path / 'b'}")))
     again = json.loads((second / RUN_FILE).read_text())["history"][0]
-    assert again["train_loss"] == pytest.approx(record["history"][0]["train_loss"], rel=1e-5)
+    assert again["train_loss"] == pytest.approx(record["history"][0]["train_loss"], rel=1e-6)
+    undistilled = train(load_config(REPO / "configs" / "tiny.yaml", (*settings[:3], f"output_dir={tmp_path / 'c'}")))
+    assert json.loads((undistilled / RUN_FILE).read_text())["history"][0]["train_loss"] != pytest.approx(
+        again["train_loss"], rel=1e-3
+    )
     with pytest.raises(TeacherError, match="no checkpoint/"):
         teacher_log_probs(teacher, [{"text": "A sentence the cache has never seen.", "previous": ""}])
+
+    # a teacher trained again into its folder invalidates the cache
+    (teacher / RUN_FILE).write_text((teacher / RUN_FILE).read_text() + "\n")
+    with pytest.raises(TeacherError, match=r"not in train_log_probs\.npz"):
+        teacher_log_probs(teacher, rows[:1])
+
+
+def test_teacher_problems_are_caught_before_training(tmp_path: Path, tiny_checkpoint: Path) -> None:
+    with pytest.raises(TeacherError, match=r"no run\.json"):
+        check_teacher(tmp_path, tmp_path / "out")
+    with pytest.raises(TeacherError, match="the run's own output folder"):
+        check_teacher(tiny_checkpoint, tiny_checkpoint)
+    (tmp_path / RUN_FILE).write_text("{}")
+    with pytest.raises(TeacherError, match=r"neither train_log_probs\.npz nor a checkpoint/"):
+        check_teacher(tmp_path, tmp_path / "out")
 
 
 def test_row_key_covers_what_any_context_reads() -> None:
     row = {"text": "He said so.", "previous": "It rained.", "inside_quote": False}
-    assert row_key(row) == row_key(dict(row))
+    assert row_key(row) == row_key({**row, "label": "direct_quote", "label_quality": "hand", "corpus": "x"})
+    assert row_key({**row, "previous": None}) == row_key({**row, "previous": ""})
     assert row_key(row) != row_key({**row, "previous": ""})
     assert row_key(row) != row_key({**row, "inside_quote": True})
 
 
-def test_distillation_loss_is_zero_when_student_matches_teacher() -> None:
+def test_distillation_loss_is_the_scaled_kl_from_teacher_to_student() -> None:
     logits = torch.tensor([[2.0, 0.5, -1.0], [0.0, 0.0, 3.0]])
-    teacher = torch.log_softmax(logits, dim=-1)
-    assert torch.allclose(distillation_loss(logits, teacher, 2.0), torch.zeros(2), atol=1e-6)
-    other = torch.log_softmax(torch.tensor([[0.0, 2.0, 0.0], [1.0, 1.0, 1.0]]), dim=-1)
-    assert (distillation_loss(logits, other, 1.0) > 0).all()
-
-
-def test_distill_weight_without_teacher_is_rejected() -> None:
-    with pytest.raises(ConfigError, match="distill_weight needs a teacher"):
-        load_config(REPO / "configs" / "tiny.yaml", ("distill_weight=0.5",))
+    teacher = torch.log_softmax(torch.tensor([[0.0, 2.0, 0.0], [1.0, 1.0, 1.0]]), dim=-1)
+    expected = (
+        torch.nn.functional.kl_div(
+            torch.log_softmax(logits / 2.0, dim=-1),
+            torch.log_softmax(teacher / 2.0, dim=-1),
+            log_target=True,
+            reduction="none",
+        ).sum(dim=-1)
+        * 4.0
+    )
+    assert torch.allclose(distillation_loss(logits, teacher, 2.0), expected, atol=1e-6)
+    # log-probabilities and logits of the same distribution teach the same
+    assert torch.allclose(distillation_loss(logits, teacher + 5.0, 2.0), expected, atol=1e-6)
+    assert torch.allclose(distillation_loss(logits, torch.log_softmax(logits, dim=-1), 3.0), torch.zeros(2), atol=1e-6)
 
 
 def test_class_weights_favour_rare_classes() -> None:

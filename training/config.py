@@ -59,20 +59,23 @@ class TrainConfig(BaseModel):
     #: a training run folder whose probabilities on the training rows become soft targets (distillation);
     #: its ``train_log_probs.npz`` is used where present, else its checkpoint computes and writes it
     teacher: Path | None = None
-    #: share of the loss taken from the teacher's soft targets; the rest comes from the hand labels
-    distill_weight: float = Field(0.5, ge=0, le=1)
+    #: share of the loss taken from the teacher's soft targets, the rest from the labels (with a teacher only)
+    distill_weight: float | None = Field(None, gt=0, le=1, allow_inf_nan=False)
     #: softens both distributions before they are compared; the soft loss is scaled by its square
-    distill_temperature: float = Field(1.0, gt=0, le=20)
+    distill_temperature: float | None = Field(None, gt=0, le=20, allow_inf_nan=False)
     #: cap on training rows, for smoke tests (0: all rows)
     max_train_rows: int = Field(0, ge=0, strict=True)
     num_threads: int = Field(0, ge=0, strict=True)
 
     @model_validator(mode="after")
-    def _weights_are_usable(self) -> TrainConfig:
+    def _settings_agree(self) -> TrainConfig:
         if not any(w > 0 for w in self.quality_weights.values()):
             raise ValueError("quality_weights must give at least one label quality a positive weight")
-        if self.teacher is None and self.distill_weight and "distill_weight" in self.model_fields_set:
-            raise ValueError("distill_weight needs a teacher run folder")
+        distill = {"distill_weight": self.distill_weight, "distill_temperature": self.distill_temperature}
+        if self.teacher is None and any(v is not None for v in distill.values()):
+            raise ValueError(f"{', '.join(k for k, v in distill.items() if v is not None)} needs a teacher run folder")
+        if self.teacher is not None and any(v is None for v in distill.values()):
+            raise ValueError(f"a teacher needs {' and '.join(k for k, v in distill.items() if v is None)}")
         return self
 
 

@@ -23,7 +23,6 @@ from quoteframe.training.base_model import resolve_base_model
 from quoteframe.training.config import TrainConfig
 from quoteframe.training.gold import read_gold
 from quoteframe.training.metrics import evaluate_predictions
-from quoteframe.training.teacher import teacher_log_probs
 from quoteframe.training.torch_inference import predict_proba, row_pairs, to_tensors
 
 RUN_FILE = "run.json"
@@ -70,13 +69,15 @@ def class_weights(labels: list[int], scheme: str) -> torch.Tensor:
     return torch.tensor(weights, dtype=torch.float32)
 
 
-def distillation_loss(logits: torch.Tensor, teacher_log_probs: torch.Tensor, temperature: float) -> torch.Tensor:
-    """Per-row KL divergence from the teacher's softened distribution to the student's.
+def distillation_loss(logits: torch.Tensor, teacher: torch.Tensor, temperature: float) -> torch.Tensor:
+    """Per-row KL(teacher_T || student_T) between the two softened distributions.
 
-    Scaled by the squared temperature so that its gradients keep their size whatever the temperature."""
+    ``teacher`` holds log-probabilities; divided by the temperature they are no longer normalised, so
+    they go through ``log_softmax`` like the student's logits. The result is scaled by the squared
+    temperature so that its gradients keep their size whatever the temperature."""
     student = torch.log_softmax(logits / temperature, dim=-1)
-    teacher = torch.log_softmax(teacher_log_probs / temperature, dim=-1)
-    return (teacher.exp() * (teacher - student)).sum(dim=-1) * temperature**2
+    target = torch.log_softmax(teacher / temperature, dim=-1)
+    return (target.exp() * (target - student)).sum(dim=-1) * temperature**2
 
 
 def length_grouped_batches(lengths: list[int], batch_size: int, rng: random.Random) -> list[list[int]]:
@@ -94,11 +95,14 @@ def length_grouped_batches(lengths: list[int], batch_size: int, rng: random.Rand
 
 def teacher_summary(teacher_dir: Path) -> dict:
     """What the student learned from: the teacher's base, hardware and scores, copied from its run record."""
-    record = json.loads((Path(teacher_dir) / RUN_FILE).read_text(encoding="utf-8"))
+    from quoteframe.training.teacher import run_fingerprint
+
+    record = json.loads((teacher_dir / RUN_FILE).read_text(encoding="utf-8"))
     dev = record.get("dev_metrics") or {}
     heldout = record.get("heldout_metrics") or {}
     return {
-        "run": Path(teacher_dir).name,
+        "run": teacher_dir.name,
+        "run_json_sha256": run_fingerprint(teacher_dir),
         "base_model": record["config"]["base_model"],
         "context": record["config"]["context"],
         "hardware": record.get("hardware"),
@@ -114,6 +118,12 @@ class Trainer:
     def __init__(self, config: TrainConfig) -> None:
         self.config = config
         self.commit = git_commit()  # the code that runs, not whatever is checked out when the run ends
+        self.teacher = None
+        if config.teacher is not None:
+            from quoteframe.training.teacher import check_teacher
+
+            check_teacher(config.teacher, config.output_dir)  # before minutes of loading, not after
+            self.teacher = teacher_summary(config.teacher)
         self.device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
         if config.num_threads:
             torch.set_num_threads(config.num_threads)
@@ -166,6 +176,8 @@ class Trainer:
         loss_fn = torch.nn.CrossEntropyLoss(weight=per_class, reduction="none", label_smoothing=cfg.label_smoothing)
         soft = None
         if cfg.teacher is not None:
+            from quoteframe.training.teacher import teacher_log_probs
+
             soft = torch.from_numpy(teacher_log_probs(cfg.teacher, self.train_rows, self.device)).to(self.device)
         steps_per_epoch = math.ceil(len(pairs) / cfg.batch_size)
         optimizer = torch.optim.AdamW(
@@ -188,6 +200,7 @@ class Trainer:
                 weight = torch.tensor([sample_w[i] for i in index], device=self.device)
                 row_loss = loss_fn(logits, target)
                 if soft is not None:
+                    # the hard label's class weight scales the soft term too, keeping the rebalancing
                     kl = distillation_loss(logits, soft[index], cfg.distill_temperature) * per_class[target]
                     row_loss = (1 - cfg.distill_weight) * row_loss + cfg.distill_weight * kl
                 loss = (row_loss * weight).sum() / weight.sum()
@@ -231,7 +244,7 @@ class Trainer:
             "hardware": hardware(),
             "torch": torch.__version__,
             "train_rows": len(self.train_rows),
-            "teacher": teacher_summary(cfg.teacher) if cfg.teacher is not None else None,
+            "teacher": self.teacher,
             "data_card": self.data_card,
             "history": history,
             "best_epoch": best_epoch,
