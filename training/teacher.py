@@ -2,9 +2,10 @@
 
 A larger teacher costs hours per pass on a laptop CPU and minutes on a GPU, so its probabilities are
 computed once and cached in its run folder (``train_log_probs.npz``). Once the cache holds every
-training row, a student run needs only that file and the teacher's ``run.json``, not its 400 MB
-checkpoint. Rows are keyed by what any context mode can read (text, previous sentence, open quotation),
-so one cache serves students of every context, and identical inputs share one entry. The cache records
+training row, a student run needs only that file and the teacher's ``run.json``, not its checkpoint
+(438 MB for all-mpnet-base-v2). Rows are keyed by what any context mode can read (text, previous
+sentence, open quotation), so one cache serves students of every context, and identical inputs share
+one entry. The cache records
 the sha256 of the teacher's ``run.json``: a teacher trained again into the same folder invalidates it.
 """
 
@@ -14,7 +15,6 @@ import hashlib
 import json
 import logging
 import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -41,19 +41,44 @@ def row_key(row: dict) -> str:
     return hashlib.sha1(json.dumps(parts).encode("utf-8")).hexdigest()
 
 
-def run_fingerprint(teacher_dir: Path) -> str:
-    """The sha256 of the teacher's ``run.json``, which a new training run into the folder rewrites."""
+def _run_record(teacher_dir: Path) -> bytes:
     path = teacher_dir / RUN_FILE
     if not path.is_file():
         raise TeacherError(f"{teacher_dir}: not a training run folder (no {RUN_FILE})")
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    return path.read_bytes()
+
+
+def run_fingerprint(teacher_dir: Path) -> str:
+    """The sha256 of the teacher's ``run.json``, which a new training run into the folder rewrites."""
+    return hashlib.sha256(_run_record(teacher_dir)).hexdigest()
+
+
+def teacher_summary(teacher_dir: Path) -> dict:
+    """What the student learned from: the teacher's base, hardware and scores, copied from its run record."""
+    raw = _run_record(teacher_dir)
+    try:
+        record = json.loads(raw)
+        config = record["config"]
+        base_model, context = config["base_model"], config["context"]
+    except (ValueError, KeyError) as err:
+        raise TeacherError(f"{teacher_dir / RUN_FILE}: not a run record with a config ({err})") from err
+    return {
+        "run": teacher_dir.name,
+        "run_json_sha256": hashlib.sha256(raw).hexdigest(),
+        "base_model": base_model,
+        "context": context,
+        "hardware": record.get("hardware"),
+        "git_commit": record.get("git_commit"),
+        "dev_macro_f1": (record.get("dev_metrics") or {}).get("macro_f1"),
+        "heldout_macro_f1": (record.get("heldout_metrics") or {}).get("macro_f1"),
+    }
 
 
 def check_teacher(teacher_dir: Path, output_dir: Path) -> None:
     """Fail before training starts when the teacher cannot teach: no run record, or neither cache nor checkpoint."""
     if teacher_dir.resolve() == output_dir.resolve():
         raise TeacherError(f"{teacher_dir}: the teacher is the run's own output folder, which training overwrites")
-    run_fingerprint(teacher_dir)
+    _run_record(teacher_dir)
     if not (teacher_dir / CACHE_FILE).is_file() and not (teacher_dir / CHECKPOINT_SUBDIR).is_dir():
         raise TeacherError(f"{teacher_dir}: neither {CACHE_FILE} nor a {CHECKPOINT_SUBDIR}/ to compute it with")
 
@@ -79,9 +104,9 @@ def _read_cache(path: Path, fingerprint: str) -> dict[str, np.ndarray]:
 def _write_cache(path: Path, entries: dict[str, np.ndarray], fingerprint: str) -> None:
     """Write atomically, so that a second student reading the cache never sees half a file."""
     keys = sorted(entries)
-    handle, temporary = tempfile.mkstemp(suffix=".npz", dir=path.parent)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        with os.fdopen(handle, "wb") as out:
+        with temporary.open("wb") as out:
             np.savez_compressed(
                 out,
                 keys=np.array(keys),
@@ -89,12 +114,9 @@ def _write_cache(path: Path, entries: dict[str, np.ndarray], fingerprint: str) -
                 labels=np.array(LABELS),
                 teacher_run_sha256=np.array(fingerprint),
             )
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)  # mkstemp makes it private; the cache is an ordinary file
         os.replace(temporary, path)
     except BaseException:
-        Path(temporary).unlink(missing_ok=True)
+        temporary.unlink(missing_ok=True)
         raise
 
 

@@ -93,25 +93,6 @@ def length_grouped_batches(lengths: list[int], batch_size: int, rng: random.Rand
     return batches
 
 
-def teacher_summary(teacher_dir: Path) -> dict:
-    """What the student learned from: the teacher's base, hardware and scores, copied from its run record."""
-    from quoteframe.training.teacher import run_fingerprint
-
-    record = json.loads((teacher_dir / RUN_FILE).read_text(encoding="utf-8"))
-    dev = record.get("dev_metrics") or {}
-    heldout = record.get("heldout_metrics") or {}
-    return {
-        "run": teacher_dir.name,
-        "run_json_sha256": run_fingerprint(teacher_dir),
-        "base_model": record["config"]["base_model"],
-        "context": record["config"]["context"],
-        "hardware": record.get("hardware"),
-        "git_commit": record.get("git_commit"),
-        "dev_macro_f1": dev.get("macro_f1"),
-        "heldout_macro_f1": heldout.get("macro_f1"),
-    }
-
-
 class Trainer:
     """One training run: data, model, loop, model selection and the run record."""
 
@@ -120,7 +101,7 @@ class Trainer:
         self.commit = git_commit()  # the code that runs, not whatever is checked out when the run ends
         self.teacher = None
         if config.teacher is not None:
-            from quoteframe.training.teacher import check_teacher
+            from quoteframe.training.teacher import check_teacher, teacher_summary
 
             check_teacher(config.teacher, config.output_dir)  # before minutes of loading, not after
             self.teacher = teacher_summary(config.teacher)
