@@ -20,7 +20,7 @@ import io
 import json
 import zlib
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -218,6 +218,12 @@ def _open_binary(path: Path) -> IO[bytes]:
     return gzip.open(path, "rb") if magic == b"\x1f\x8b" else path.open("rb")
 
 
+def _names(columns: Sequence[str], shown: int = 12) -> str:
+    """Column names for an error message, the first ``shown`` of a wide table."""
+    listed = ", ".join(repr(name) for name in columns[:shown])
+    return listed + (f" and {len(columns) - shown} more" if len(columns) > shown else "") if columns else "none"
+
+
 def _first_present(mapping: Mapping[str, Any], names: tuple[str, ...]) -> str | None:
     return next((name for name in names if mapping.get(name) is not None), None)
 
@@ -238,7 +244,8 @@ def _article(location: Location, text: Any, given_id: Any, text_field: str | Non
     """Check the text of a record and build its article; the id falls back to ``file:position``."""
     article_id = _record_id(given_id, location)
     if text is None:
-        return RecordError(location, f"missing text field ({text_field or ', '.join(DEFAULT_TEXT_FIELDS)})", article_id)
+        wanted = text_field or ", ".join(DEFAULT_TEXT_FIELDS)
+        return RecordError(location, f"no text: field missing or null ({wanted})", article_id)
     if isinstance(text, bytes):
         try:
             text = text.decode("utf-8")
@@ -296,9 +303,18 @@ def _read_jsonl(source: InputFile, fields: Fields) -> Iterator[Pending]:
 def _csv_article(row: list[str], header: list[str], location: Location, fields: Fields) -> Record:
     if len(row) != len(header):
         return RecordError(location, f"row has {len(row)} columns, header has {len(header)}")
-    if unpaired_surrogate("".join(row)) is not None:  # undecodable bytes, kept as surrogates while reading
-        return RecordError(location, "invalid UTF-8 in row")
-    return _mapping_article(dict(zip(header, row, strict=True)), location, fields)
+    record = dict(zip(header, row, strict=True))
+    # Undecodable bytes are kept as surrogates while reading. In the text column they spoil the article;
+    # in any other they only change how the id is written (escaped, as for every format).
+    text_field = _first_present(record, fields.text_candidates())
+    if text_field is not None and (bad := unpaired_surrogate(record[text_field])) is not None:
+        id_field = _first_present(record, fields.id_candidates())
+        return RecordError(
+            location,
+            f"invalid UTF-8 in column {text_field!r} at character {bad}",
+            _record_id(record[id_field] if id_field else None, location),
+        )
+    return _mapping_article(record, location, fields)
 
 
 class _RowLines:
@@ -377,7 +393,10 @@ def _read_csv(source: InputFile, fields: Fields) -> Iterator[Pending]:
                 return
             if not any(name in header for name in fields.text_candidates()):
                 wanted = " or ".join(fields.text_candidates())
-                yield RecordError(Location(source.name, "file", None), f"no text column ({wanted}) in header")
+                yield RecordError(
+                    Location(source.name, "file", None),
+                    f"no text column ({wanted}) in header; its columns are {_names(header)} (see --text-field)",
+                )
                 return
             while True:
                 lines.row = []
@@ -415,11 +434,18 @@ def _read_parquet(source: InputFile, fields: Fields) -> Iterator[Pending]:
     row_no = 0
     try:
         parquet = pq.ParquetFile(source.path)
+    except (*READ_ERRORS, pa.ArrowException) as exc:
+        yield RecordError(Location(source.name, "file", None), f"not a readable Parquet file: {exc}")
+        return
+    try:
         names = parquet.schema_arrow.names
         text_field = next((name for name in fields.text_candidates() if name in names), None)
         if text_field is None:
             wanted = " or ".join(fields.text_candidates())
-            yield RecordError(Location(source.name, "file", None), f"no text column ({wanted}) in Parquet schema")
+            yield RecordError(
+                Location(source.name, "file", None),
+                f"no text column ({wanted}) in Parquet schema; its columns are {_names(names)} (see --text-field)",
+            )
             return
         id_field = next((name for name in fields.id_candidates() if name in names), None)
         columns = [text_field] if id_field is None else [text_field, id_field]
@@ -490,7 +516,13 @@ def _is_html(content_type: str | None) -> bool:
 
 
 def _read_warc(source: InputFile, fields: Fields) -> Iterator[Pending]:
-    """One record per HTML ``response`` or ``resource`` record; requests, metadata and non-HTML are not articles."""
+    """One record per HTML ``response`` or ``resource`` record; requests, metadata and non-HTML are not articles.
+
+    A file cut off in transfer must not pass for a shorter one: warcio hands over an uncompressed record
+    that ends early as if it were whole, and stops without a word at a gzip member that ends early. So a
+    record whose content is shorter than its ``Content-Length`` is an error, and so are bytes left after
+    the last whole record.
+    """
     from warcio.archiveiterator import ArchiveIterator
     from warcio.exceptions import ArchiveLoadFailed
 
@@ -512,9 +544,22 @@ def _read_warc(source: InputFile, fields: Fields) -> Iterator[Pending]:
                 given_id = next(filter(None, (record.rec_headers.get_header(name) for name in id_names)), None)
                 status = headers.get_statuscode() if headers else None
                 location = Location(source.name, "offset", offset)
+                missing = getattr(record.raw_stream, "limit", 0)  # bytes of Content-Length never read
+                if missing:
+                    yield RecordError(
+                        location,
+                        f"WARC record cut off: {missing} of its {record.length} bytes are missing",
+                        given_id or str(location),
+                    )
+                    continue
                 yield Deferred(
                     location, partial(_warc_article, body, location, given_id, status), given_id or str(location)
                 )
+            end = records.offset
+            handle.seek(end)
+            if handle.read().strip():
+                cut = "WARC cut off: the bytes from this offset hold no whole record"
+                yield RecordError(Location(source.name, "offset", end), cut)
     except (*READ_ERRORS, ArchiveLoadFailed) as exc:
         # The iterator's offset is where the record it failed on starts (the end of the last one it read).
         broken = records.offset if records is not None else offset

@@ -115,7 +115,47 @@ def file_stamp(path: Path) -> dict[str, int]:
     return {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
 
 
+#: Fingerprint entries that are command-line options, by the option's name.
+_OPTION_NAMES = {
+    "text_field": "--text-field",
+    "id_field": "--id-field",
+    "format": "--format",
+    "chunk_size": "--chunk-size",
+    "batch_size": "--batch-size",
+}
+
+
 def fingerprint_differences(stored: dict[str, Any], current: dict[str, Any]) -> list[str]:
-    """Names of the fingerprint entries that differ, for a refusal message that says what changed."""
-    keys = sorted(set(stored) | set(current))
-    return [key for key in keys if stored.get(key) != current.get(key)]
+    """What differs between two run fingerprints, in words a refusal message can show.
+
+    Inputs are compared file by file, so the message names the file that changed, appeared or went
+    (a path spelled another way counts as another file: output rows carry the name as given).
+    """
+    changes: list[str] = []
+    for key in sorted(set(stored) | set(current)):
+        before, after = stored.get(key), current.get(key)
+        if before == after:
+            continue
+        if key == "inputs":
+            changes.extend(_input_changes(before or [], after or []))
+        elif key == "model":
+            changes.append("the model is another one")
+        else:
+            changes.append(f"{_OPTION_NAMES.get(key, key)} was {before}, now {after}")
+    return changes
+
+
+def _input_changes(before: list[list[Any]], after: list[list[Any]]) -> list[str]:
+    """Per-file differences of two fingerprints' ``inputs`` entries ``[name, format, size, mtime_ns]``."""
+    old = {entry[0]: entry for entry in before}
+    new = {entry[0]: entry for entry in after}
+    changes = [f"{name} is no longer an input" for name in old if name not in new]
+    changes += [f"{name} is a new input" for name in new if name not in old]
+    changes += [
+        f"{name} changed since the run started (size or modification time)"
+        for name in new
+        if name in old and old[name] != new[name]
+    ]
+    if not changes:
+        changes.append("the inputs are given in another order")
+    return changes

@@ -8,7 +8,7 @@ configured once at load and only read afterwards.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -84,9 +84,9 @@ class Classifier:
 
     def predict(
         self,
-        sentences: Sequence[str],
-        context: Sequence[str] | None = None,
-        inside_quote: Sequence[bool] | None = None,
+        sentences: Iterable[str],
+        context: Iterable[str] | None = None,
+        inside_quote: Iterable[bool] | None = None,
     ) -> list[Prediction]:
         """Return one :class:`Prediction` per sentence, in input order.
 
@@ -95,16 +95,25 @@ class Classifier:
         An empty sentence, or one of whitespace and invisible characters only (zero-width spaces, say),
         gets :data:`quoteframe.results.EMPTY_PREDICTION` without running the model; a sentence longer
         than the model's ``max_length`` tokens is cut and flagged ``truncated``. A string that is not
-        valid Unicode (an unpaired surrogate) raises ``ValueError`` naming it.
+        valid Unicode (an unpaired surrogate) raises ``ValueError`` naming it, and an item that is not a
+        string (``None``, a pandas ``NaN``) raises ``TypeError`` naming it.
+
+        Any iterable works, a generator or a pandas ``Series`` among them: items are taken in iteration
+        order, never looked up by index label, so a filtered or sorted ``Series`` keeps its order.
         """
         if isinstance(sentences, str):
             raise TypeError("predict takes a sequence of sentences, not a single string")
+        sentences = list(sentences)
+        context = None if context is None else list(context)
+        inside_quote = None if inside_quote is None else list(inside_quote)
         count = len(sentences)
         for name, values in (("context", context), ("inside_quote", inside_quote)):
             if values is not None and len(values) != count:
                 raise ValueError(f"{name} has {len(values)} items for {count} sentences")
         for name, texts in (("sentence", sentences), ("context", () if context is None else context)):
             for i, text in enumerate(texts):
+                if not isinstance(text, str):
+                    raise TypeError(f"{name} {i} is {type(text).__name__}, not a string: {text!r:.60}")
                 if (bad := unpaired_surrogate(text)) is not None:
                     raise ValueError(f"{name} {i} is not valid Unicode: an unpaired surrogate at character {bad}")
         results: list[Prediction] = [EMPTY_PREDICTION] * count
@@ -128,6 +137,20 @@ class Classifier:
                     label=LABELS[int(row.argmax())], probabilities=tuple(row.tolist()), flags=flags
                 )
         return results
+
+    def predict_proba(
+        self,
+        sentences: Iterable[str],
+        context: Iterable[str] | None = None,
+        inside_quote: Iterable[bool] | None = None,
+    ) -> np.ndarray:
+        """Probabilities as an ``(n, 3)`` array, columns in :data:`quoteframe.LABELS` order.
+
+        The array form of :meth:`predict`, for code written against scikit-learn's ``predict_proba``;
+        the arguments and errors are the same.
+        """
+        predictions = self.predict(sentences, context=context, inside_quote=inside_quote)
+        return np.array([p.probabilities for p in predictions], dtype=np.float64).reshape(-1, len(LABELS))
 
     def classify_article(self, text: str) -> list[SentenceResult]:
         """Split an article into sentences and label each, with its quotation state and previous sentence as context."""

@@ -388,6 +388,11 @@ def score(
     except (ArchiveError, ScoreRefused, ModelFolderError) as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(format_summary(summary))
+    if summary["errors"] and not summary["articles"]:
+        # Usually a wrong --text-field or input: a run with nothing scored must not pass for a success.
+        raise click.ClickException(
+            f"no article was scored: all {summary['errors']} records are errors ({summary['outputs']['errors']})"
+        )
 
 
 @main.command()
@@ -401,18 +406,26 @@ def score(
     help="json: one JSON object per sentence; table: colored table (default: table on a terminal, else json).",
 )
 def classify(source: BinaryIO, model_dir: Path | None, fmt: str | None) -> None:
-    """Label every sentence of one article (a UTF-8 text file, or - for standard input).
+    """Label every sentence of one article (a UTF-8 text file, gzipped or not, or - for standard input).
 
     Paragraphs are separated by blank lines. Each JSON line holds index, start and end (character
     offsets into the decoded text), text, paragraph, inside_quote, label, probabilities and flags.
     Input that is not valid UTF-8 is refused with the byte offset of the first bad byte (offsets into
-    a guessed decoding would point at the wrong characters); empty input prints nothing.
+    a guessed decoding would point at the wrong characters); empty input prints no rows, only a note
+    on stderr.
     """
+    import gzip
     import sys
 
     name = getattr(source, "name", "-")
+    data = source.read()
+    if data.startswith(b"\x1f\x8b"):  # gzip's magic number, as score reads .gz archives
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError) as err:
+            raise click.ClickException(f"{name}: gzip data could not be read ({err})") from err
     try:
-        text = source.read().decode("utf-8-sig")
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as err:
         raise click.ClickException(
             f"{name}: not valid UTF-8 at byte {err.start} ({err.reason}); convert it first, "

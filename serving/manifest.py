@@ -79,6 +79,8 @@ def write_manifest(model_dir: Path, manifest: Manifest) -> Path:
 def read_manifest(model_dir: Path) -> Manifest:
     """Read and validate ``manifest.json`` of ``model_dir``; :func:`verify` hashes the files."""
     path = model_dir / MANIFEST_FILE
+    if model_dir.is_file():
+        raise ModelFolderError(f"{model_dir} is a file; pass the model folder that holds it ({model_dir.parent})")
     if not model_dir.is_dir():
         raise ModelFolderError(f"model folder not found: {model_dir}")
     if not path.is_file():

@@ -83,6 +83,11 @@ class OutputPaths:
     format: str
 
 
+#: Output names that ask for a table format ``score`` does not write; taken as a folder name, they
+#: would give a folder called ``results.csv`` full of Parquet files.
+NOT_WRITTEN = frozenset({"csv", "tsv", "json", "txt", "xlsx", "xls", "feather", "arrow"})
+
+
 def output_paths(out: Path, fmt: str | None = None) -> OutputPaths:
     """Map ``-o OUT`` to the output files.
 
@@ -93,6 +98,10 @@ def output_paths(out: Path, fmt: str | None = None) -> OutputPaths:
     suffix of ``OUT``, else ``parquet``.
     """
     suffix = out.suffix.lower().lstrip(".")
+    if suffix in NOT_WRITTEN:
+        raise ScoreRefused(
+            f"{out}: score does not write {suffix.upper()}; name the output NAME.parquet or NAME.jsonl, or a folder"
+        )
     if suffix in FORMATS:
         if fmt is not None and fmt != suffix:
             raise ScoreRefused(f"--format {fmt} contradicts the output name {out}")
@@ -105,6 +114,8 @@ def output_paths(out: Path, fmt: str | None = None) -> OutputPaths:
             work=out.with_name(f"{out.name}.parts"),
             format=suffix,
         )
+    if out.exists() and not out.is_dir():
+        raise ScoreRefused(f"{out} is a file; name a folder for the outputs, or a file ending in .parquet or .jsonl")
     fmt = fmt or "parquet"
     return OutputPaths(
         sentences=out / f"sentences.{fmt}",
@@ -262,9 +273,15 @@ def _prepare(paths: OutputPaths, fingerprint: dict[str, Any], overwrite: bool) -
     summary = _read_summary(paths.summary)
     if checkpoint is None and summary is not None:
         if summary.get("fingerprint") != fingerprint:
+            changed = fingerprint_differences(summary.get("fingerprint") or {}, fingerprint)
             raise ScoreRefused(
-                f"{paths.summary} is the summary of a different run (other inputs or options); "
+                f"{paths.summary} is the summary of a different run ({'; '.join(changed)}); "
                 "pass --overwrite to replace its outputs"
+            )
+        gone = [path for path in (paths.sentences, paths.articles, paths.errors) if not path.is_file()]
+        if gone:
+            raise ScoreRefused(
+                f"{gone[0]} of the finished run in {paths.summary} is missing; pass --overwrite to score again"
             )
         shutil.rmtree(paths.work, ignore_errors=True)
         return summary
@@ -272,7 +289,7 @@ def _prepare(paths: OutputPaths, fingerprint: dict[str, Any], overwrite: bool) -
         changed = fingerprint_differences(checkpoint.fingerprint, fingerprint)
         if changed:
             raise ScoreRefused(
-                f"{paths.work} holds an unfinished run of a different command (it differs in: {', '.join(changed)}); "
+                f"{paths.work} holds an unfinished run of a different command ({'; '.join(changed)}); "
                 "rerun the original command to resume it, or pass --overwrite to start afresh"
             )
         _drop_uncommitted(paths.work, checkpoint.parts)

@@ -76,7 +76,7 @@ def test_jsonl_articles_and_bad_lines(tmp_path: Path, name: str) -> None:
 
     assert got[0] == ("article", "line", 1, "a1")
     assert got[1][:3] == ("error", "line", 3) and "invalid JSON" in got[1][3]
-    assert got[2][:3] == ("error", "line", 4) and "missing text field" in got[2][3]
+    assert got[2][:3] == ("error", "line", 4) and "no text: field missing or null" in got[2][3]
     assert got[3] == ("error", "line", 5, "empty article")
     assert got[4][:3] == ("error", "line", 6) and "invalid UTF-8" in got[4][3]
     assert got[5][:3] == ("error", "line", 7) and "not an object" in got[5][3]
@@ -93,7 +93,7 @@ def test_jsonl_selected_fields(tmp_path: Path) -> None:
     assert isinstance(article, Article)
     assert (article.id, article.text) == ("k1", ARTICLE)
     [wrong] = records(path, Fields(text="missing"))
-    assert isinstance(wrong, RecordError) and "missing text field (missing)" in wrong.message
+    assert isinstance(wrong, RecordError) and "no text: field missing or null (missing)" in wrong.message
 
 
 def test_truncated_gzip_becomes_an_error_after_the_good_lines(tmp_path: Path) -> None:
@@ -113,15 +113,19 @@ def test_csv_rows_multiline_wrong_columns_and_bad_utf8(tmp_path: Path) -> None:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerows([["id", "text"], ["c1", ARTICLE], ["c2", "First line.\nSecond line."], ["c3", "x", "extra"]])
-    path.write_bytes(buffer.getvalue().encode() + b"c4,caf\xe9 text\n\nc5,\n")
+    path.write_bytes(buffer.getvalue().encode() + b"c4,caf\xe9 text\n\nc5,\nc\xe96,Fine text.\n")
 
     got = [describe(record) for record in records(path)]
 
     assert got[0] == ("article", "row", 1, "c1")
     assert got[1] == ("article", "row", 2, "c2")
     assert got[2] == ("error", "row", 3, "row has 3 columns, header has 2")
-    assert got[3] == ("error", "row", 4, "invalid UTF-8 in row")
+    # The bad byte is named by column, and the row keeps its id.
+    assert got[3] == ("error", "row", 4, "invalid UTF-8 in column 'text' at character 3")
+    assert records(path)[3].id == "c4"
     assert got[4] == ("error", "row", 5, "empty article")
+    # A bad byte outside the text column costs the article nothing: the id is written escaped.
+    assert got[5] == ("article", "row", 6, "c\\udce96")
     assert records(path)[1].text == "First line.\nSecond line."
 
 
@@ -133,7 +137,20 @@ def test_csv_without_text_column_is_one_file_error(tmp_path: Path) -> None:
 
     assert isinstance(error, RecordError)
     assert (error.location.unit, error.location.position) == ("file", None)
-    assert "no text column" in error.message
+    assert error.message == (
+        "no text column (text or content or body or article or maintext) in header; "
+        "its columns are 'id', 'headline' (see --text-field)"
+    )
+
+
+def test_unreadable_parquet_is_one_file_error(tmp_path: Path) -> None:
+    path = tmp_path / "news.parquet"
+    path.write_bytes(b"not parquet at all")
+
+    [error] = records(path)
+
+    assert describe(error)[:3] == ("error", "file", None)
+    assert error.message.startswith("not a readable Parquet file")
 
 
 def test_parquet_batches_nulls_and_id_fallback(tmp_path: Path) -> None:
@@ -145,7 +162,7 @@ def test_parquet_batches_nulls_and_id_fallback(tmp_path: Path) -> None:
 
     assert len(got) == 1200
     assert describe(got[0]) == ("article", "row", 1, "p1")
-    assert describe(got[1])[:3] == ("error", "row", 2) and "missing text" in got[1].message
+    assert describe(got[1])[:3] == ("error", "row", 2) and "no text: field missing or null" in got[1].message
     assert describe(got[2]) == ("error", "row", 3, "empty article")
     assert describe(got[1199]) == ("article", "row", 1200, f"{path}:1200")
 
@@ -156,7 +173,8 @@ def test_parquet_selected_column_absent(tmp_path: Path) -> None:
 
     [error] = records(path, Fields(text="body"))
 
-    assert isinstance(error, RecordError) and "no text column (body)" in error.message
+    assert isinstance(error, RecordError)
+    assert "no text column (body) in Parquet schema; its columns are 'text'" in error.message
 
 
 def test_folder_of_text_files(tmp_path: Path) -> None:
@@ -444,6 +462,33 @@ def test_warc_broken_after_a_page_reports_where_it_broke(tmp_path: Path) -> None
     assert describe(got[0])[:3] == ("article", "offset", offsets["article"])
     assert describe(got[-1])[:3] == ("error", "offset", end)
     assert "WARC unreadable from this offset" in got[-1].message
+
+
+@pytest.mark.parametrize(
+    ("name", "keep", "message"),
+    [
+        # 30 bytes short, inside the last page's HTML (less the 4 of the record's closing blank line):
+        # warcio would hand over the shorter page as if it were whole.
+        ("crawl.warc", lambda size, last: size - 30, "WARC record cut off: 26 of its"),
+        # 20 bytes into the last gzip member: warcio would stop without a word.
+        ("crawl.warc.gz", lambda size, last: last + 20, "WARC cut off: the bytes from this offset hold no whole"),
+        # Inside the last member's compressed data: gzip yields part of the record.
+        ("crawl.warc.gz", lambda size, last: size - 30, "WARC record cut off"),
+    ],
+)
+def test_warc_cut_off_in_a_record_reports_it(tmp_path: Path, name: str, keep, message: str) -> None:
+    path = tmp_path / name
+    offsets = write_warc(path)
+    whole = path.read_bytes()
+    path.write_bytes(whole[: keep(len(whole), offsets["empty"])])
+
+    got = records(path)
+
+    assert [describe(record)[:3] for record in got] == [
+        ("article", "offset", offsets["article"]),
+        ("error", "offset", offsets["empty"]),
+    ]
+    assert got[1].message.startswith(message)
 
 
 def test_a_file_named_twice_is_read_once(tmp_path: Path) -> None:

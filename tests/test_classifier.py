@@ -93,6 +93,33 @@ def test_numpy_arrays_are_sequences_too(classifier: Classifier) -> None:
     assert from_arrays == classifier.predict(SENTENCES[:2], context=context, inside_quote=[False, True])
 
 
+def test_any_iterable_is_read_in_iteration_order(classifier: Classifier) -> None:
+    # A sorted or filtered pandas Series has index labels that are not positions; items must be taken
+    # in iteration order, never looked up by label. A dict's keys and a generator stand in for it.
+    expected = classifier.predict(SENTENCES[:3])
+    by_label = {2: SENTENCES[0], 0: SENTENCES[1], 1: SENTENCES[2]}
+    assert classifier.predict(by_label.values()) == expected
+    assert classifier.predict(s for s in SENTENCES[:3]) == expected
+    context = ["", SENTENCES[0], SENTENCES[1]]
+    assert classifier.predict(iter(SENTENCES[:3]), context=iter(context)) == classifier.predict(
+        SENTENCES[:3], context=context
+    )
+
+
+def test_predict_proba_is_the_array_form_of_predict(classifier: Classifier) -> None:
+    proba = classifier.predict_proba([*SENTENCES[:3], ""])
+    assert proba.shape == (4, len(LABELS))
+    assert proba.tolist() == [list(p.probabilities) for p in classifier.predict([*SENTENCES[:3], ""])]
+    assert classifier.predict_proba([]).shape == (0, len(LABELS))
+
+
+def test_items_that_are_not_strings_are_refused_naming_them(classifier: Classifier) -> None:
+    with pytest.raises(TypeError, match="sentence 1 is NoneType, not a string"):
+        classifier.predict([SENTENCES[0], None])  # type: ignore[list-item]
+    with pytest.raises(TypeError, match="context 0 is float, not a string: nan"):
+        classifier.predict([SENTENCES[0]], context=[float("nan")])  # type: ignore[list-item]
+
+
 def test_invalid_unicode_is_refused_naming_the_sentence(classifier: Classifier) -> None:
     with pytest.raises(ValueError, match="sentence 1 is not valid Unicode: an unpaired surrogate at character 4"):
         classifier.predict([SENTENCES[0], "Cut \ud83d here."])
@@ -226,6 +253,8 @@ def test_missing_manifest_and_folder_are_reported(model_copy: Path, tmp_path: Pa
         Classifier.load(model_copy)
     with pytest.raises(ModelFolderError, match="model folder not found"):
         Classifier.load(tmp_path / "nowhere")
+    with pytest.raises(ModelFolderError, match=r"model\.onnx is a file; pass the model folder that holds it"):
+        Classifier.load(model_copy / MODEL_FILE)
 
 
 def test_manifest_with_wrong_labels_is_rejected(model_copy: Path) -> None:

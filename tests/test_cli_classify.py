@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 from pathlib import Path
 
@@ -58,6 +59,22 @@ def test_invalid_utf8_is_refused_with_the_byte_offset(tiny_model_dir: Path, tmp_
     result = run(["classify", str(article), "--model", str(tiny_model_dir)])
     assert result.exit_code == 1
     assert "latin1.txt: not valid UTF-8 at byte 7" in result.stderr
+
+
+def test_gzipped_article_is_read_as_its_text(tiny_model_dir: Path, tmp_path: Path) -> None:
+    plain = tmp_path / "article.txt"
+    plain.write_text(ARTICLE, encoding="utf-8")
+    packed = tmp_path / "article.txt.gz"
+    packed.write_bytes(gzip.compress(ARTICLE.encode()))
+    cut = tmp_path / "cut.txt.gz"
+    cut.write_bytes(gzip.compress(ARTICLE.encode())[:-12])
+
+    expected = run(["classify", str(plain), "--model", str(tiny_model_dir), "--format", "json"])
+    got = run(["classify", str(packed), "--model", str(tiny_model_dir), "--format", "json"])
+    broken = run(["classify", str(cut), "--model", str(tiny_model_dir)])
+
+    assert got.exit_code == 0 and got.stdout == expected.stdout != ""
+    assert broken.exit_code == 1 and "cut.txt.gz: gzip data could not be read" in broken.stderr
 
 
 def test_broken_model_folder_is_a_clear_error(tmp_path: Path) -> None:

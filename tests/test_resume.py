@@ -16,6 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from quoteframe import Classifier
+from quoteframe.checkpoint import fingerprint_differences
 from quoteframe.cli import main
 from quoteframe.scoring import ScoreOptions, ScoreRefused, output_paths, run_score
 
@@ -119,7 +120,7 @@ def test_sigkill_midway_then_same_command_resumes(tmp_path: Path, tiny_model_dir
     assert checkpoint["parts"] > 0 and not checkpoint["finished"]
 
     refused = CliRunner().invoke(main, [*args, "--chunk-size", "3", "--no-progress"])
-    assert refused.exit_code != 0 and "chunk_size" in refused.output
+    assert refused.exit_code != 0 and "(--chunk-size was 2, now 3)" in refused.output
 
     resumed = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert resumed.returncode == 0, resumed.stderr
@@ -175,3 +176,28 @@ def test_checkpoint_of_another_release_is_refused(tmp_path: Path, tiny_model_dir
         run_score(options, lambda: classifier)
     run_score(ScoreOptions(**{**vars(options), "overwrite": True}), lambda: classifier)
     assert json.loads(output_paths(out).summary.read_text(encoding="utf-8"))["articles"] == 10
+
+
+def test_refusal_names_what_changed() -> None:
+    stored = {
+        "inputs": [["a.jsonl", "jsonl", 10, 1], ["b.csv", "csv", 5, 1]],
+        "chunk_size": 2,
+        "model": "x",
+    }
+    touched = {**stored, "inputs": [["a.jsonl", "jsonl", 10, 2], ["b.csv", "csv", 5, 1]]}
+    respelled = {**stored, "inputs": [["./a.jsonl", "jsonl", 10, 1], ["b.csv", "csv", 5, 1]], "model": "y"}
+    reordered = {**stored, "inputs": stored["inputs"][::-1], "chunk_size": 3}
+
+    assert fingerprint_differences(stored, stored) == []
+    assert fingerprint_differences(stored, touched) == [
+        "a.jsonl changed since the run started (size or modification time)"
+    ]
+    assert fingerprint_differences(stored, respelled) == [
+        "a.jsonl is no longer an input",
+        "./a.jsonl is a new input",
+        "the model is another one",
+    ]
+    assert fingerprint_differences(stored, reordered) == [
+        "--chunk-size was 2, now 3",
+        "the inputs are given in another order",
+    ]

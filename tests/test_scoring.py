@@ -185,9 +185,17 @@ def test_finished_run_is_kept_other_commands_are_refused(tmp_path: Path, tiny_mo
     assert first.exit_code == again.exit_code == 0
     assert after == before and again.output == first.output
     assert other.exit_code != 0 and "--overwrite" in other.output
-    assert fresh.exit_code == 0, fresh.output
+    assert "different run (--text-field was None, now body)" in other.output
+    # Every record an error: the run finishes, writes its outputs, and says it scored nothing.
+    assert fresh.exit_code == 1, fresh.output
+    assert "no article was scored: all 1 records are errors" in fresh.output
     assert read_table(out / "sentences.parquet") == []
-    assert "missing text field (body)" in (out / "errors.jsonl").read_text(encoding="utf-8")
+    assert "no text: field missing or null (body)" in (out / "errors.jsonl").read_text(encoding="utf-8")
+    # A finished run whose output was deleted is not passed off as done.
+    (out / "articles.parquet").unlink()
+    gone = runner.invoke(main, [*command, "--text-field", "body"])
+    assert gone.exit_code != 0 and "articles.parquet of the finished run" in gone.output
+    assert "missing; pass --overwrite to score again" in gone.output
 
 
 def test_outputs_inside_or_onto_an_input_are_refused_before_anything_is_written(
@@ -211,6 +219,14 @@ def test_outputs_inside_or_onto_an_input_are_refused_before_anything_is_written(
     assert inside.exit_code != 0 and "lies inside the input folder" in inside.output
     assert onto.exit_code != 0 and "is the input" in onto.output
     assert in_work.exit_code != 0 and "lies inside the run's work folder" in in_work.output
+    as_csv = runner.invoke(main, ["score", str(archive), "-o", str(tmp_path / "results.csv"), *model])
+    a_file = tmp_path / "notes"
+    a_file.write_text("kept", encoding="utf-8")
+    onto_file = runner.invoke(main, ["score", str(archive), "-o", str(a_file), *model])
+    assert as_csv.exit_code != 0 and "does not write CSV; name the output NAME.parquet or NAME.jsonl" in as_csv.output
+    assert not (tmp_path / "results.csv").exists()
+    assert onto_file.exit_code != 0 and "notes is a file; name a folder for the outputs" in onto_file.output
+    assert a_file.read_text(encoding="utf-8") == "kept"
     assert sorted(path.name for path in folder.iterdir()) == ["news.jsonl"]
     assert stray.read_bytes() == archive.read_bytes()
     assert json.loads(archive.read_text(encoding="utf-8"))["id"] == "a"
