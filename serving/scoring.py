@@ -150,6 +150,9 @@ class Totals:
     articles: int = 0
     sentences: int = 0
     errors: int = 0
+    #: Articles of records that carry no id field, named ``file:position`` instead: a misspelled
+    #: ``--id-field`` shows up here rather than in ids nobody asked for.
+    without_id: int = 0
     elapsed_s: float = 0.0
     label_counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(LABELS, 0))
 
@@ -158,6 +161,16 @@ class Totals:
         self.articles += len(out.articles["article_index"])
         self.sentences += len(out.sentences["label"])
         self.errors += len(out.errors)
+        self.without_id += sum(
+            unit != "file" and article_id == f"{file}:{position}"
+            for article_id, file, unit, position in zip(
+                out.articles["article_id"],
+                out.articles["file"],
+                out.articles["unit"],
+                out.articles["position"],
+                strict=True,
+            )
+        )
         for label in out.sentences["label"]:
             self.label_counts[label] += 1
         self.elapsed_s = elapsed_s
@@ -173,6 +186,7 @@ class Totals:
             "sentences": self.sentences,
             "errors": self.errors,
             "records": self.articles + self.errors,
+            "articles_without_id": self.without_id,
             "label_counts": dict(self.label_counts),
             "label_shares": shares,
             "elapsed_s": round(self.elapsed_s, 3),
@@ -546,6 +560,11 @@ def format_summary(summary: dict[str, Any]) -> str:
             f"labels: {labels}",
             f"time {summary['elapsed_s']:.1f} s: {summary['articles_per_s']:.1f} articles/s, "
             f"{summary['sentences_per_s']:.1f} sentences/s",
+            *(
+                [f"ids: {unnamed} articles have no id field; each is named by its file and position"]
+                if (unnamed := summary.get("articles_without_id"))
+                else []
+            ),
             *(f"{table}: {path}" for table, path in summary["outputs"].items()),
         ]
     )

@@ -94,6 +94,10 @@ def test_every_format_scored_with_consistent_outputs(tmp_path: Path, tiny_model_
     )
     assert summary["label_counts"] == {label: Counter(s["label"] for s in sentences)[label] for label in LABELS}
     assert f"articles {len(articles)}, sentences {len(sentences)}, errors {len(errors)}" in printed
+    # The Parquet file has no id column: its two articles are named by file and row, and the summary
+    # says so (a text file is named by its path, which is its id).
+    assert summary["articles_without_id"] == 2
+    assert "ids: 2 articles have no id field; each is named by its file and position" in printed
     assert [a["article_index"] for a in articles] == list(range(len(articles)))
     by_article = Counter(s["article_index"] for s in sentences)
     for article in articles:
