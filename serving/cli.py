@@ -112,7 +112,8 @@ def data() -> None:
     type=click.FloatRange(0.0, 1.0, max_open=True),
     default=0.08,
     show_default=True,
-    help="Share of articles held out (each article drawn by a hash of the seed and its id).",
+    help="Share of articles held out (each article drawn by a hash of the seed and its id; BABE rows and MBIC "
+    "articles by their news page).",
 )
 @click.option("--no-weak", is_flag=True, help="Hand labels only: no rule-labelled rows.")
 @click.option(
@@ -235,8 +236,12 @@ def train(config_path: Path, overrides: tuple[str, ...]) -> None:
 @main.command()
 @model_option
 @gold_option
-@dataset_option("Built dataset: its held-out split is scored and the baselines trained on it.")
-@corpora_root_option("Corpora root (paragraph breaks of the dev articles for the baselines).", flag="--corpora")
+@dataset_option("Built dataset: the hand-labelled rows of its held-out split are scored; the baselines train on it.")
+@corpora_root_option(
+    "Corpora root: paragraph breaks of the dev articles for the baselines, and BABE's lexicon for the "
+    "'guideline + BABE lexicon' baseline (left out without it).",
+    flag="--corpora",
+)
 @click.option(
     "--out",
     "out_dir",
@@ -314,10 +319,10 @@ def compare(model_a: Path, model_b: Path, gold_path: Path, dataset_dir: Path, re
     "--id-field",
     default=None,
     help="Field / column (WARC: header) of the article id (default: id, article_id, doc_id, uid or url; "
-    "WARC: WARC-Target-URI, WARC-Record-ID); without one the id is FILE:POSITION.",
+    "WARC: WARC-Target-URI, WARC-Record-ID); without one the id is FILE:POSITION (a .txt file: its path).",
 )
 @model_option
-@click.option("--batch-size", type=click.IntRange(min=1), default=None, help="Sentences per model call.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=None, help="Sentences per model call (default: 32).")
 @click.option(
     "--threads",
     type=click.IntRange(min=1),
@@ -328,7 +333,7 @@ def compare(model_a: Path, model_b: Path, gold_path: Path, dataset_dir: Path, re
     "--chunk-size",
     type=click.IntRange(min=1),
     default=None,
-    help="Input records per part file and checkpoint; a kill loses at most one chunk of work.",
+    help="Input records per part file and checkpoint (default: 250); a kill loses at most one chunk of work.",
 )
 @click.option("--overwrite", is_flag=True, help="Delete the outputs or unfinished run found at OUT and start afresh.")
 @click.option("--progress/--no-progress", default=True, help="Show a progress bar on stderr.")
@@ -353,7 +358,7 @@ def score(
                                                    sentence_index, start, end, label, p_<label>, ...
       OUT/articles.EXT    (NAME.articles.EXT)      one row per article: its file and position,
                                                    count (n_<label>) and share of each label
-      OUT/errors.jsonl    (NAME.errors.jsonl)      one row per bad record: file, unit, position, error
+      OUT/errors.jsonl    (NAME.errors.jsonl)      one row per bad record: file, unit, position, id, error
       OUT/summary.json    (NAME.summary.json)      run totals, label counts, articles/s, sentences/s
       OUT/.parts/         (NAME.EXT.parts/)        part files and checkpoint while the run is unfinished
 

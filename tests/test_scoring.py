@@ -234,3 +234,12 @@ def test_outputs_inside_or_onto_an_input_are_refused_before_anything_is_written(
     assert sorted(path.name for path in folder.iterdir()) == ["news.jsonl"]
     assert stray.read_bytes() == archive.read_bytes()
     assert json.loads(archive.read_text(encoding="utf-8"))["id"] == "a"
+
+
+def test_help_gives_the_defaults_the_code_uses() -> None:
+    from quoteframe.checkpoint import DEFAULT_CHUNK_SIZE
+    from quoteframe.classifier import DEFAULT_BATCH_SIZE
+
+    text = " ".join(CliRunner().invoke(main, ["score", "--help"]).output.split())
+    assert f"Sentences per model call (default: {DEFAULT_BATCH_SIZE})" in text
+    assert f"checkpoint (default: {DEFAULT_CHUNK_SIZE})" in text

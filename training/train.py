@@ -238,5 +238,5 @@ class Trainer:
 
 
 def train(config: TrainConfig) -> Path:
-    """Train as ``config`` says and return the run folder (``model/`` checkpoint + ``run.json``)."""
+    """Train as ``config`` says and return the run folder (``checkpoint/`` + ``run.json``)."""
     return Trainer(config).run()
