@@ -392,6 +392,10 @@ def score(
         summary = run_score(options, load_classifier)
     except (ArchiveError, ScoreRefused, ModelFolderError) as exc:
         raise click.ClickException(str(exc)) from exc
+    except KeyboardInterrupt:
+        # The chunks written so far are checkpointed; say how to pick up rather than click's bare "Aborted!".
+        click.echo(f"\ninterrupted; run the same command again to resume from {out}", err=True)
+        raise SystemExit(130) from None
     click.echo(format_summary(summary))
     if summary["errors"] and not summary["articles"]:
         # Usually a wrong --text-field or input: a run with nothing scored must not pass for a success.

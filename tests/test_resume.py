@@ -201,3 +201,17 @@ def test_refusal_names_what_changed() -> None:
         "--chunk-size was 2, now 3",
         "the inputs are given in another order",
     ]
+
+
+def test_interrupt_says_how_to_resume(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def interrupted(*_args: object) -> dict:
+        raise KeyboardInterrupt
+
+    archive = tmp_path / "news.jsonl"
+    archive.write_text("{}\n", encoding="utf-8")
+    monkeypatch.setattr("quoteframe.scoring.run_score", interrupted)
+
+    result = CliRunner().invoke(main, ["score", str(archive), "-o", str(tmp_path / "out"), "--no-progress"])
+
+    assert result.exit_code == 130
+    assert f"interrupted; run the same command again to resume from {tmp_path / 'out'}" in result.output
