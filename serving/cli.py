@@ -440,7 +440,9 @@ def classify(source: BinaryIO, model_dir: Path | None, fmt: str | None) -> None:
             f"{name}: not valid UTF-8 at byte {err.start} ({err.reason}); convert it first, "
             "e.g. iconv -f latin1 -t utf-8"
         ) from err
-    if not text.strip():
+    from quoteframe.text import is_blank
+
+    if is_blank(text):  # whitespace and invisible characters only: what score calls an empty article
         click.echo(f"{name}: no text; nothing to classify", err=True)
         return
 

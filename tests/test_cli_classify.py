@@ -6,6 +6,7 @@ import gzip
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from quoteframe import LABELS
@@ -46,8 +47,10 @@ def test_stdin_and_table_format(tiny_model_dir: Path) -> None:
     assert not result.stdout.lstrip().startswith("{")
 
 
-def test_empty_input_prints_nothing_and_succeeds(tiny_model_dir: Path) -> None:
-    result = run(["classify", "-", "--model", str(tiny_model_dir)], b"  \n\n")
+@pytest.mark.parametrize("data", [b"  \n\n", "\u200b\n\n\u00ad\ufeff".encode()])
+def test_empty_input_prints_nothing_and_succeeds(tiny_model_dir: Path, data: bytes) -> None:
+    # Invisible characters alone are no text either, as score's "empty article" says.
+    result = run(["classify", "-", "--model", str(tiny_model_dir)], data)
     assert result.exit_code == 0
     assert result.stdout == ""
     assert "nothing to classify" in result.stderr
