@@ -20,7 +20,7 @@ import io
 import json
 import zlib
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -521,50 +521,87 @@ def _read_warc(source: InputFile, fields: Fields) -> Iterator[Pending]:
     A file cut off in transfer must not pass for a shorter one: warcio hands over an uncompressed record
     that ends early as if it were whole, and stops without a word at a gzip member that ends early. So a
     record whose content is shorter than its ``Content-Length`` is an error, and so are bytes left after
-    the last whole record.
+    the last whole record. A broken record costs only itself: reading goes on at the next place a record
+    starts (the next gzip member, or the next ``WARC/1.`` line), so one bad record in a crawl of
+    thousands does not lose the rest of the file.
     """
+    try:
+        with source.path.open("rb") as handle:
+            gzipped = handle.read(2) == b"\x1f\x8b"
+            start: int | None = 0
+            while start is not None:
+                handle.seek(start)
+                start = yield from _warc_records_from(handle, gzipped, source, fields)
+    except OSError as exc:
+        yield RecordError(Location(source.name, "file", None), f"WARC file unreadable: {exc}")
+
+
+def _warc_records_from(
+    handle: IO[bytes], gzipped: bool, source: InputFile, fields: Fields
+) -> Generator[Pending, None, int | None]:
+    """Read records from where ``handle`` stands; return where to read again after a broken stretch, or ``None``."""
     from warcio.archiveiterator import ArchiveIterator
     from warcio.exceptions import ArchiveLoadFailed
 
-    offset = 0
-    records: ArchiveIterator | None = None
+    records = ArchiveIterator(handle)  # its offsets are file offsets: it starts from the handle's position
     try:
-        with source.path.open("rb") as handle:
-            records = ArchiveIterator(handle)
-            for record in records:
-                if record.rec_type not in ("response", "resource"):
-                    continue
-                headers = record.http_headers
-                content_type = (headers or record.rec_headers).get_header("Content-Type")
-                if not _is_html(content_type):
-                    continue
-                body = record.content_stream().read()
-                offset = records.get_record_offset()  # known once the record is read to its end
-                id_names = fields.id_candidates(DEFAULT_WARC_ID_HEADERS)
-                given_id = next(filter(None, (record.rec_headers.get_header(name) for name in id_names)), None)
-                status = headers.get_statuscode() if headers else None
-                location = Location(source.name, "offset", offset)
-                missing = getattr(record.raw_stream, "limit", 0)  # bytes of Content-Length never read
-                if missing:
-                    yield RecordError(
-                        location,
-                        f"WARC record cut off: {missing} of its {record.length} bytes are missing",
-                        given_id or str(location),
-                    )
-                    continue
-                yield Deferred(
-                    location, partial(_warc_article, body, location, given_id, status), given_id or str(location)
+        for record in records:
+            if record.rec_type not in ("response", "resource"):
+                continue
+            headers = record.http_headers
+            content_type = (headers or record.rec_headers).get_header("Content-Type")
+            if not _is_html(content_type):
+                continue
+            body = record.content_stream().read()
+            offset = records.get_record_offset()  # known once the record is read to its end
+            id_names = fields.id_candidates(DEFAULT_WARC_ID_HEADERS)
+            given_id = next(filter(None, (record.rec_headers.get_header(name) for name in id_names)), None)
+            status = headers.get_statuscode() if headers else None
+            location = Location(source.name, "offset", offset)
+            missing = getattr(record.raw_stream, "limit", 0)  # bytes of Content-Length never read
+            if missing:
+                yield RecordError(
+                    location,
+                    f"WARC record cut off: {missing} of its {record.length} bytes are missing",
+                    given_id or str(location),
                 )
-            end = records.offset
-            handle.seek(end)
-            # Read in bounded blocks: an iterator that stopped early may leave most of a large file.
-            if any(block.strip() for block in iter(partial(handle.read, 1 << 20), b"")):
-                cut = "WARC cut off: the bytes from this offset hold no whole record"
-                yield RecordError(Location(source.name, "offset", end), cut)
+                continue
+            yield Deferred(
+                location, partial(_warc_article, body, location, given_id, status), given_id or str(location)
+            )
+        end = records.offset
+        handle.seek(end)
+        # Read in bounded blocks: an iterator that stopped early may leave most of a large file.
+        if not any(block.strip() for block in iter(partial(handle.read, 1 << 20), b"")):
+            return None
+        yield RecordError(
+            Location(source.name, "offset", end), "WARC cut off: the bytes from this offset hold no whole record"
+        )
+        return _next_record_start(handle, end + 1, gzipped)
     except (*READ_ERRORS, ArchiveLoadFailed) as exc:
         # The iterator's offset is where the record it failed on starts (the end of the last one it read).
-        broken = records.offset if records is not None else offset
-        yield RecordError(Location(source.name, "offset", broken), f"WARC unreadable from this offset: {exc}")
+        broken = records.offset
+        yield RecordError(Location(source.name, "offset", broken), f"WARC unreadable at this offset: {exc}")
+        return _next_record_start(handle, broken + 1, gzipped)
+
+
+def _next_record_start(handle: IO[bytes], after: int, gzipped: bool) -> int | None:
+    """Offset of the first place at or after ``after`` where a WARC record may start, or ``None``.
+
+    In a ``.warc.gz`` every record is its own gzip member, which starts with the gzip magic number and
+    the deflate method byte; in a plain WARC a record starts with its version line.
+    """
+    signature, lead = (b"\x1f\x8b\x08", 0) if gzipped else (b"\nWARC/1.", 1)
+    handle.seek(after - lead)
+    position, carry = after - lead, b""
+    for block in iter(partial(handle.read, 1 << 20), b""):
+        data = carry + block
+        found = data.find(signature)
+        if found >= 0:
+            return position - len(carry) + found + lead
+        carry = data[-(len(signature) - 1) :]
+        position += len(block)
+    return None
 
 
 _READERS: dict[str, Callable[[InputFile, Fields], Iterator[Pending]]] = {

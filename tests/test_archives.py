@@ -461,7 +461,29 @@ def test_warc_broken_after_a_page_reports_where_it_broke(tmp_path: Path) -> None
 
     assert describe(got[0])[:3] == ("article", "offset", offsets["article"])
     assert describe(got[-1])[:3] == ("error", "offset", end)
-    assert "WARC unreadable from this offset" in got[-1].message
+    assert "WARC unreadable at this offset" in got[-1].message
+
+
+@pytest.mark.parametrize("name", ["crawl.warc", "crawl.warc.gz"])
+def test_warc_broken_record_costs_only_itself(tmp_path: Path, name: str) -> None:
+    # The request record between the article and the empty page is broken in place; the empty page
+    # after it must still be read.
+    path = tmp_path / name
+    offsets = write_warc(path)
+    data = bytearray(path.read_bytes())
+    data[offsets["request"] : offsets["request"] + 12] = b"NOT A RECORD"
+    path.write_bytes(bytes(data))
+
+    got = records(path)
+
+    assert [describe(record)[:3] for record in got] == [
+        ("article", "offset", offsets["article"]),
+        ("error", "offset", offsets["request"]),
+        ("error", "offset", offsets["empty"]),
+    ]
+    assert got[1].message.startswith("WARC unreadable at this offset")
+    assert got[2].message == "no article text in HTML page"
+    assert records(path, skip=2) == got[2:]
 
 
 @pytest.mark.parametrize(
