@@ -220,8 +220,10 @@ def _open_binary(path: Path) -> IO[bytes]:
 
 def _names(columns: Sequence[str], shown: int = 12) -> str:
     """Column names for an error message, the first ``shown`` of a wide table."""
-    listed = ", ".join(repr(name) for name in columns[:shown])
-    return listed + (f" and {len(columns) - shown} more" if len(columns) > shown else "") if columns else "none"
+    if not columns:
+        return "none"
+    more = f" and {len(columns) - shown} more" if len(columns) > shown else ""
+    return ", ".join(repr(name) for name in columns[:shown]) + more
 
 
 def _first_present(mapping: Mapping[str, Any], names: tuple[str, ...]) -> str | None:
@@ -240,8 +242,14 @@ def _record_id(given_id: Any, location: Location) -> str:
     return text
 
 
-def _article(location: Location, text: Any, given_id: Any, text_field: str | None) -> Record:
-    """Check the text of a record and build its article; the id falls back to ``file:position``."""
+def _article(
+    location: Location, text: Any, given_id: Any, text_field: str | None, escaped_bytes: bool = False
+) -> Record:
+    """Check the text of a record and build its article; the id falls back to ``file:position``.
+
+    ``escaped_bytes`` says that unpaired surrogates stand for undecodable bytes kept while reading (CSV),
+    not for a string's own bad escapes (JSON), so the error names them as invalid UTF-8.
+    """
     article_id = _record_id(given_id, location)
     if text is None:
         wanted = text_field or ", ".join(DEFAULT_TEXT_FIELDS)
@@ -254,6 +262,8 @@ def _article(location: Location, text: Any, given_id: Any, text_field: str | Non
     if not isinstance(text, str):
         return RecordError(location, f"text field {text_field!r} is {type(text).__name__}, not a string", article_id)
     bad = unpaired_surrogate(text)
+    if bad is not None and escaped_bytes:
+        return RecordError(location, f"invalid UTF-8 in column {text_field!r} at character {bad}", article_id)
     if bad is not None:
         return RecordError(location, f"invalid Unicode in text: unpaired surrogate at character {bad}", article_id)
     if is_blank(text):
@@ -261,11 +271,14 @@ def _article(location: Location, text: Any, given_id: Any, text_field: str | Non
     return Article(location, article_id, text)
 
 
-def _mapping_article(record: Mapping[str, Any], location: Location, fields: Fields) -> Record:
+def _mapping_article(
+    record: Mapping[str, Any], location: Location, fields: Fields, escaped_bytes: bool = False
+) -> Record:
     id_field = _first_present(record, fields.id_candidates())
     text_field = _first_present(record, fields.text_candidates())
     given_id = record[id_field] if id_field else None
-    return _article(location, record[text_field] if text_field else None, given_id, fields.text or text_field)
+    text = record[text_field] if text_field else None
+    return _article(location, text, given_id, fields.text or text_field, escaped_bytes)
 
 
 def _parse_jsonl_line(raw: bytes, location: Location, fields: Fields) -> Record:
@@ -303,18 +316,9 @@ def _read_jsonl(source: InputFile, fields: Fields) -> Iterator[Pending]:
 def _csv_article(row: list[str], header: list[str], location: Location, fields: Fields) -> Record:
     if len(row) != len(header):
         return RecordError(location, f"row has {len(row)} columns, header has {len(header)}")
-    record = dict(zip(header, row, strict=True))
     # Undecodable bytes are kept as surrogates while reading. In the text column they spoil the article;
     # in any other they only change how the id is written (escaped, as for every format).
-    text_field = _first_present(record, fields.text_candidates())
-    if text_field is not None and (bad := unpaired_surrogate(record[text_field])) is not None:
-        id_field = _first_present(record, fields.id_candidates())
-        return RecordError(
-            location,
-            f"invalid UTF-8 in column {text_field!r} at character {bad}",
-            _record_id(record[id_field] if id_field else None, location),
-        )
-    return _mapping_article(record, location, fields)
+    return _mapping_article(dict(zip(header, row, strict=True)), location, fields, escaped_bytes=True)
 
 
 class _RowLines:

@@ -426,6 +426,8 @@ def classify(source: BinaryIO, model_dir: Path | None, fmt: str | None) -> None:
     import gzip
     import sys
 
+    from quoteframe.text import is_blank
+
     name = getattr(source, "name", "-")
     data = source.read()
     if data.startswith(b"\x1f\x8b"):  # gzip's magic number, as score reads .gz archives
@@ -440,8 +442,6 @@ def classify(source: BinaryIO, model_dir: Path | None, fmt: str | None) -> None:
             f"{name}: not valid UTF-8 at byte {err.start} ({err.reason}); convert it first, "
             "e.g. iconv -f latin1 -t utf-8"
         ) from err
-    from quoteframe.text import is_blank
-
     if is_blank(text):  # whitespace and invisible characters only: what score calls an empty article
         click.echo(f"{name}: no text; nothing to classify", err=True)
         return

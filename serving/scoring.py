@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
-from quoteframe.archives import Article, Fields, InputFile, Record, RecordError, read_records, resolve_inputs
+from quoteframe.archives import Article, Fields, InputFile, Location, Record, RecordError, read_records, resolve_inputs
 from quoteframe.checkpoint import (
     CHECKPOINT_FILE,
     DEFAULT_CHUNK_SIZE,
@@ -162,7 +162,7 @@ class Totals:
         self.sentences += len(out.sentences["label"])
         self.errors += len(out.errors)
         self.without_id += sum(
-            unit != "file" and article_id == f"{file}:{position}"
+            unit != "file" and article_id == str(Location(file, unit, position))
             for article_id, file, unit, position in zip(
                 out.articles["article_id"],
                 out.articles["file"],
