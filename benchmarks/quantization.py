@@ -1,12 +1,14 @@
-"""Dynamic against static int8 quantization of a training run, and partly quantized graphs, on dev.
+"""Dynamic against static and weight-only quantization of a training run, and partly quantized graphs, on dev.
 
 The export ships dynamic int8 (activation scales computed per batch). Static quantization fixes the
 activation scales from calibration batches instead, which saves the per-batch quantize step and makes a
-sentence's label independent of its batch. Keeping the feed-forward matrix products in fp32 (the
+sentence's label independent of its batch. Weight-only quantization (the export's ``--quantization
+weight-only``) leaves activations in fp32. Keeping the feed-forward matrix products in fp32 (the
 output one of each layer reads GELU activations, a skewed range for a single 8-bit scale) trades
-speed for agreement with fp32. This script measures whether either pays here: for each graph
-it prints the share of dev labels that agree with fp32, dev macro-F1, model-only sentences/s on dev
-(bucketed batches of serving's size, 2 threads, median of 3 passes, as the export times its graphs) and the file size.
+speed for agreement with fp32. This script measures whether any of these pays here: for each graph
+it prints the share of dev labels that agree with fp32, the share that stay the same when each
+sentence runs as its own batch, dev macro-F1, model-only sentences/s on dev (bucketed batches of
+serving's size, 2 threads, median of 3 passes, as the export times its graphs) and the file size.
 
     python benchmarks/quantization.py --run runs/labels5 [--calibration 512] [--dataset data/build/dataset]
 """
@@ -42,6 +44,7 @@ from quoteframe.training.export import (
     onnx_probabilities,
     probability_macro_f1,
     quantize_int8,
+    quantize_weights_only,
     read_run_info,
     run_context,
     seconds_per_pass,
@@ -85,7 +88,8 @@ def main() -> None:
     encoder = PairEncoder.from_file(checkpoint / TOKENIZER_FILE, int(run_info["config"]["max_length"]))
     rows = read_gold(DEFAULT_GOLD)
     gold = np.array([LABELS.index(row["label"]) for row in rows])
-    dev = batches_of(encoder.encode(row_pairs(rows, context)))
+    encoded = encoder.encode(row_pairs(rows, context))
+    dev, alone = batches_of(encoded), batches_of(encoded, 1)
     train = load_from_disk(str(args.dataset))["train"]
     picked = random.Random(0).sample(range(len(train)), args.calibration)
     calibration = batches_of(encoder.encode(row_pairs([train[i] for i in picked], context)))
@@ -99,6 +103,9 @@ def main() -> None:
             excluded = [name for name in names if re.search(pattern, name)]
             quantize_int8(graphs.fp32["plain"], path, keep_fp32=excluded)
             candidates[f"dynamic int8 plain, {kept} fp32 ({len(excluded)})"] = path
+        weight_only = Path(scratch) / "weight-only.onnx"
+        quantize_weights_only(graphs.fp32["plain"], weight_only)
+        candidates["weight-only 8-bit plain"] = weight_only
         for fmt in (QuantFormat.QOperator, QuantFormat.QDQ):
             for per_channel in (False, True):
                 path = Path(scratch) / f"static-{fmt.name}-{per_channel}.onnx"
@@ -117,17 +124,17 @@ def main() -> None:
         fp32 = onnx_probabilities(graphs.fp32["plain"], dev, len(rows))
         print(f"{len(rows)} dev sentences, {args.calibration} calibration sentences, ", end="")
         print(f"{THREADS} threads, batch {DEFAULT_BATCH_SIZE}")
-        print(f"{'graph':52} {'agreement':>9} {'macro-F1':>8} {'sent/s':>7} {'MB':>6}")
-        speed = sentences_per_second(graphs.fp32["plain"], dev, len(rows))
-        print(f"{'fp32 plain':52} {1:9.4f} {probability_macro_f1(gold, fp32):8.3f} {speed:7.1f}")
-        for name, path in candidates.items():
+        print("agreement: labels as fp32's; alone: labels as when each sentence is its own batch")
+        print(f"{'graph':52} {'agreement':>9} {'alone':>6} {'macro-F1':>8} {'sent/s':>7} {'MB':>6}")
+        for name, path in {"fp32 plain": graphs.fp32["plain"], **candidates}.items():
             probabilities = onnx_probabilities(path, dev, len(rows))
-            agreement = float((probabilities.argmax(axis=1) == fp32.argmax(axis=1)).mean())
+            labels = probabilities.argmax(axis=1)
+            agreement = float((labels == fp32.argmax(axis=1)).mean())
+            same_alone = float((labels == onnx_probabilities(path, alone, len(rows)).argmax(axis=1)).mean())
             speed = sentences_per_second(path, dev, len(rows))
             size = path.stat().st_size / 1e6
-            print(
-                f"{name:52} {agreement:9.4f} {probability_macro_f1(gold, probabilities):8.3f} {speed:7.1f} {size:6.1f}"
-            )
+            f1 = probability_macro_f1(gold, probabilities)
+            print(f"{name:52} {agreement:9.4f} {same_alone:6.4f} {f1:8.3f} {speed:7.1f} {size:6.1f}")
 
 
 if __name__ == "__main__":

@@ -58,6 +58,46 @@ def test_cli_export_prints_gates(tiny_checkpoint: Path, tiny_gold: Path, tmp_pat
     assert manifest.export["graph"] == "plain" and not manifest.export["optimizer"]["used"]
 
 
+def test_weight_only_export_gives_each_sentence_the_same_output_in_any_batch(
+    tiny_checkpoint: Path, tiny_gold: Path, tmp_path: Path
+) -> None:
+    import onnx
+
+    from quoteframe import Classifier
+
+    out = tmp_path / "model"
+    command = ["export", "--run", str(tiny_checkpoint), "--out", str(out), "--gold", str(tiny_gold)]
+    result = CliRunner().invoke(main, [*command, "--graph", "plain", "--quantization", "weight-only"])
+    assert result.exit_code == 0, result.output
+    assert result.output.count("PASS ") == 3
+    assert load_manifest(out).export["quantization"] == export.QUANTIZATIONS["weight-only"].record
+    operators = {node.op_type for node in onnx.load(str(out / MODEL_FILE)).graph.node}
+    assert "MatMulNBits" in operators and "DynamicQuantizeLinear" not in operators
+
+    sentences = [json.loads(line)["text"] for line in tiny_gold.read_text(encoding="utf-8").splitlines()]
+    classifier = Classifier.load(out)
+    together = classifier.predict_proba(sentences)
+    alone = np.vstack([classifier.predict_proba([sentence]) for sentence in sentences])
+    np.testing.assert_allclose(alone, together, rtol=0, atol=1e-6)
+
+
+def test_unknown_quantization_and_unshippable_graph_are_refused(
+    tiny_checkpoint: Path, tiny_gold: Path, tmp_path: Path
+) -> None:
+    with pytest.raises(ValueError, match="unknown quantization 'int4'"):
+        export.export_model(tiny_checkpoint, tmp_path / "out", gold_path=tiny_gold, quantization="int4")
+    with pytest.raises(ValueError, match="weight-only quantization ships only the plain graph"):
+        export.export_model(
+            tiny_checkpoint, tmp_path / "out", gold_path=tiny_gold, graph="optimized", quantization="weight-only"
+        )
+    assert not (tmp_path / "out").exists()
+
+
+def test_cli_offers_every_quantization() -> None:
+    option = next(param for param in main.commands["export"].params if param.name == "quantization")
+    assert tuple(option.type.choices) == tuple(export.QUANTIZATIONS)
+
+
 def test_violated_gate_fails_and_writes_nothing(
     tiny_checkpoint: Path, tiny_gold: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -1,9 +1,9 @@
 """Turn a training run into a serving model folder: ONNX export, int8 quantization and quality gates.
 
 Steps: export the checkpoint to ONNX fp32 (eager attention, so onnxruntime's optimizer can fuse it),
-build a second graph with the transformer optimizer, quantize both to dynamic int8 per channel, time
-the two int8 graphs and keep the faster (on some CPUs the fused graph is slower), then check on the dev
-gold sentences that nothing was lost on the way:
+build a second graph with the transformer optimizer, quantize both (:data:`QUANTIZATIONS`), time
+the two quantized graphs and keep the faster (on some CPUs the fused graph is slower), then check on the
+dev gold sentences that nothing was lost on the way:
 
 - fp32 ONNX vs PyTorch: largest probability difference at most :data:`MAX_PROBABILITY_DIFF`;
 - int8 vs fp32 ONNX: macro-F1 against the gold labels drops by at most :data:`MAX_F1_DROP`;
@@ -21,7 +21,7 @@ import shutil
 import statistics
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from operator import itemgetter
 from pathlib import Path
@@ -58,6 +58,10 @@ MAX_F1_DROP = 0.01
 MIN_AGREEMENT = 0.99
 #: The two fp32 graphs an export builds and quantizes: as exported, and after the transformer optimizer.
 GRAPHS = ("plain", "optimized")
+#: Input rows that share one weight scale in the weight-only graph.
+WEIGHT_BLOCK = 128
+#: Input rows that share one weight scale in the weight-only graph.
+WEIGHT_BLOCK = 128
 #: Timing passes over the gold inputs per int8 graph; the median decides which graph ships.
 TIMING_REPEATS = 3
 #: Threads for the timing; the serving target is a 2-core machine.
@@ -85,6 +89,7 @@ class ExportReport:
     out_dir: Path
     gates: tuple[Gate, ...]
     graph: str
+    quantization: str
     seconds_per_pass: dict[str, float]
     fused_operators: dict[str, int]
     gold_sentences: int
@@ -200,6 +205,68 @@ def quantize_int8(source: Path, target: Path, keep_fp32: Sequence[str] = ()) -> 
     )
 
 
+def quantize_weights_only(source: Path, target: Path) -> None:
+    """8-bit block-wise weights for the matrix products, fp32 activations (see :data:`QUANTIZATIONS`).
+
+    The embedding table, a third of the weights, goes through :func:`quantize_int8` afterwards: a
+    table lookup quantizes only its weights, so this keeps the file as small as the dynamic graph's
+    without quantizing any activation.
+    """
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
+
+    quantizer = MatMulNBitsQuantizer(
+        onnx.load(str(source)),
+        bits=8,
+        block_size=WEIGHT_BLOCK,
+        is_symmetric=True,
+        op_types_to_quantize=("MatMul",),
+        quant_axes=(("MatMul", 0),),
+    )
+    quantizer.process()
+    blocks = target.with_suffix(".blocks.onnx")
+    quantizer.model.save_model_to_file(str(blocks), use_external_data_format=False)
+    quantize_dynamic(
+        str(blocks),
+        str(target),
+        per_channel=True,
+        weight_type=QuantType.QInt8,
+        op_types_to_quantize=["Gather"],
+        extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
+    )
+    blocks.unlink()
+
+
+@dataclass(frozen=True)
+class Quantization:
+    """One way to quantize a graph: the function, the graphs it can ship, what the manifest records."""
+
+    quantize: Callable[[Path, Path], None]
+    graphs: tuple[str, ...]
+    record: str
+
+
+#: How weights and activations are quantized, by the name ``export --quantization`` takes.
+#: ``dynamic``: int8 weights per channel and int8 activations with one scale per batch, picked at run
+#: time; the fastest on CPUs with 8-bit integer multiplies, but a near-tie can change label with the
+#: other sentences in its batch. ``weight-only``: 8-bit weights in blocks of :data:`WEIGHT_BLOCK`
+#: along the input axis (onnxruntime's MatMulNBits), activations kept in fp32; a sentence's output no
+#: longer depends on its batch and follows fp32 more closely, at about half the speed (the model card
+#: measures both). Its graph is the plain one only: the optimizer's fused operators (Attention,
+#: EmbedLayerNormalization) hold their weights outside MatMul nodes, so weight-only quantization left
+#: them in fp32 (a 67 MB file for MiniLM-L6).
+QUANTIZATIONS = {
+    "dynamic": Quantization(quantize_int8, GRAPHS, "onnxruntime quantize_dynamic, int8 weights per channel"),
+    "weight-only": Quantization(
+        quantize_weights_only,
+        ("plain",),
+        f"onnxruntime MatMulNBits, 8-bit symmetric weights in blocks of {WEIGHT_BLOCK}, fp32 activations; "
+        "embedding table int8 (quantize_dynamic)",
+    ),
+}
+
+
 def onnx_probabilities(model_path: Path, batches: Batches, count: int) -> np.ndarray:
     """Probabilities in input order from an ONNX model, batches run as serving runs them."""
     out = np.zeros((count, len(LABELS)), dtype=np.float64)
@@ -249,14 +316,16 @@ class Graphs:
     fused_operators: dict[str, int]
 
 
-def build_graphs(model: torch.nn.Module, work: Path) -> Graphs:
-    """Write the plain and optimized fp32 graphs into ``work`` and the int8 version of each."""
+def build_graphs(model: torch.nn.Module, work: Path, quantization: str = "dynamic") -> Graphs:
+    """Write the plain and optimized fp32 graphs into ``work``, and the quantized version of each graph
+    that ``quantization`` can ship."""
+    method = QUANTIZATIONS[quantization]
     fp32 = {name: work / f"{name}.onnx" for name in GRAPHS}
     export_fp32(model, fp32["plain"])
     fused = optimize_fp32(model, fp32["plain"], fp32["optimized"])
-    int8 = {name: work / f"{name}.int8.onnx" for name in fp32}
-    for name, path in fp32.items():
-        quantize_int8(path, int8[name])
+    int8 = {name: work / f"{name}.int8.onnx" for name in method.graphs}
+    for name, path in int8.items():
+        method.quantize(fp32[name], path)
     return Graphs(fp32, int8, fused)
 
 
@@ -282,15 +351,22 @@ def export_model(
     max_length: int | None = None,
     min_agreement: float = MIN_AGREEMENT,
     graph: str | None = None,
+    quantization: str = "dynamic",
 ) -> ExportReport:
     """Export the run in ``run_dir`` to the model folder ``out_dir``; raise :class:`ExportGateError` on a gate.
 
     ``max_length`` defaults to the run's recorded ``config.max_length``, else :data:`DEFAULT_MAX_LENGTH`.
-    ``graph`` (one of :data:`GRAPHS`) fixes which int8 graph ships; by default the faster one on this
+    ``graph`` (one of :data:`GRAPHS`) fixes which quantized graph ships; by default the faster one on this
     machine does, which makes the shipped file depend on the machine's load at export time.
+    ``quantization`` is one of :data:`QUANTIZATIONS`.
     """
     if graph is not None and graph not in GRAPHS:
         raise ValueError(f"unknown graph {graph!r}; expected one of {', '.join(GRAPHS)}")
+    if quantization not in QUANTIZATIONS:
+        raise ValueError(f"unknown quantization {quantization!r}; expected one of {', '.join(QUANTIZATIONS)}")
+    shippable = QUANTIZATIONS[quantization].graphs
+    if graph is not None and graph not in shippable:
+        raise ValueError(f"{quantization} quantization ships only the {' or '.join(shippable)} graph, not {graph!r}")
     run_dir, out_dir = Path(run_dir), Path(out_dir)
     checkpoint = find_checkpoint(run_dir)
     run_info = read_run_info(run_dir)
@@ -309,7 +385,7 @@ def export_model(
     torch_p = torch_probabilities(model, batches, len(rows))
 
     with tempfile.TemporaryDirectory(prefix="quoteframe-export-") as scratch:
-        graphs = build_graphs(model, Path(scratch))
+        graphs = build_graphs(model, Path(scratch), quantization)
         fastest, timing = fastest_int8(graphs, batches)
         graph = graph or fastest
         fused = graphs.fused_operators
@@ -317,7 +393,7 @@ def export_model(
         fp32_p = onnx_probabilities(graphs.fp32[graph], batches, len(rows))
         int8_p = onnx_probabilities(int8_path, batches, len(rows))
         gates = check_gates(torch_p, fp32_p, int8_p, gold, min_agreement)
-        report = ExportReport(out_dir, gates, graph, timing, fused, len(rows))
+        report = ExportReport(out_dir, gates, graph, quantization, timing, fused, len(rows))
         if not all(gate.passed for gate in gates):
             raise ExportGateError(report)
         install({MODEL_FILE: int8_path, TOKENIZER_FILE: checkpoint / TOKENIZER_FILE}, out_dir)
@@ -331,7 +407,7 @@ def export_model(
         export={
             "graph": graph,
             "optimizer": {"used": graph == "optimized", "fused_operators": fused},
-            "quantization": "onnxruntime quantize_dynamic, int8 weights per channel",
+            "quantization": QUANTIZATIONS[quantization].record,
             "seconds_per_gold_pass_int8": timing,
             "timing_threads": TIMING_THREADS,
             "opset": ONNX_OPSET,
@@ -342,4 +418,4 @@ def export_model(
         training=run_info,
     )
     write_manifest(out_dir, manifest)
-    return ExportReport(out_dir, gates, graph, timing, fused, len(rows), manifest)
+    return ExportReport(out_dir, gates, graph, quantization, timing, fused, len(rows), manifest)
