@@ -359,7 +359,7 @@ def score(
       OUT/articles.EXT    (NAME.articles.EXT)      one row per article: its file and position,
                                                    count (n_<label>) and share of each label
       OUT/errors.jsonl    (NAME.errors.jsonl)      one row per bad record: file, unit, position, id, error
-      OUT/summary.json    (NAME.summary.json)      run totals, label counts, articles/s, sentences/s
+      OUT/summary.json    (NAME.summary.json)      run totals, label counts, articles/s, sentences/s, repeated ids
       OUT/.parts/         (NAME.EXT.parts/)        part files and checkpoint while the run is unfinished
 
     \b

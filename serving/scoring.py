@@ -44,6 +44,7 @@ from quoteframe.writers import (
     SENTENCE_SCHEMA,
     merge_parts,
     part_path,
+    repeated_values,
     write_rows_part,
     write_table_part,
 )
@@ -526,6 +527,9 @@ def _score(
 def _finish(paths: OutputPaths, checkpoint: Checkpoint, summary: dict[str, Any]) -> dict[str, Any]:
     """Merge the parts into the final files, then write the summary, then drop the work folder.
 
+    The summary gains the count of articles whose id repeats an earlier article's, read from the
+    merged article table: only that table holds the whole run, resumed chunks included.
+
     Each step is atomic and repeatable, and the summary is written only once all outputs are in
     place, so a run killed here is finished by running the same command again. The checkpoint goes
     before the parts: a run killed while the folder is deleted is then one that finished (a summary
@@ -542,6 +546,8 @@ def _finish(paths: OutputPaths, checkpoint: Checkpoint, summary: dict[str, Any])
         if missing:
             raise ScoreRefused(f"{missing[0]} is missing; the work folder was changed, rerun with --overwrite")
         merge_parts(parts, dest, schema, "jsonl" if table == "errors" else paths.format)
+    repeated, examples = repeated_values(paths.articles, "article_id", paths.format)
+    summary = {**summary, "repeated_article_ids": repeated, "repeated_article_id_examples": examples}
     atomic_write_json(paths.summary, summary)
     (paths.work / CHECKPOINT_FILE).unlink(missing_ok=True)
     fsync_dir(paths.work)
@@ -563,6 +569,15 @@ def format_summary(summary: dict[str, Any]) -> str:
             *(
                 [f"ids: {unnamed} articles have no id field; each is named by its file and position"]
                 if (unnamed := summary.get("articles_without_id"))
+                else []
+            ),
+            *(
+                [
+                    f"ids: {repeated} articles repeat an earlier article's id "
+                    f"(first: {', '.join(map(repr, summary['repeated_article_id_examples']))}); "
+                    "article_index tells them apart"
+                ]
+                if (repeated := summary.get("repeated_article_ids"))
                 else []
             ),
             *(f"{table}: {path}" for table, path in summary["outputs"].items()),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -98,3 +98,33 @@ def merge_parts(parts: Sequence[Path], dest: Path, schema: pa.Schema | None, fmt
                 for part in parts:
                     with part.open("rb") as handle:
                         shutil.copyfileobj(handle, out, 1 << 20)
+
+
+def _column_values(path: Path, column: str, fmt: str) -> Iterator[Any]:
+    """The values of one column of a table file, read one record batch (Parquet) or line (JSONL) at a time."""
+    if fmt == "parquet":
+        for batch in pq.ParquetFile(path).iter_batches(columns=[column]):
+            yield from batch.column(0).to_pylist()
+    else:
+        with path.open(encoding="utf-8") as lines:
+            for line in lines:
+                yield json.loads(line)[column]
+
+
+def repeated_values(path: Path, column: str, fmt: str, examples: int = 5) -> tuple[int, list[Any]]:
+    """How many rows of a merged table repeat an earlier row's ``column`` value, and the first few values
+    that repeat.
+
+    Input ids are not checked for uniqueness while scoring (a run may resume, and its chunks are
+    scored apart), so the finished table is read back in a stream; only its distinct values are held.
+    """
+    seen: set[Any] = set()
+    repeated, first = 0, []
+    for value in _column_values(path, column, fmt):
+        if value in seen:
+            repeated += 1
+            if len(first) < examples and value not in first:
+                first.append(value)
+        else:
+            seen.add(value)
+    return repeated, first

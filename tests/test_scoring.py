@@ -172,6 +172,22 @@ def test_jsonl_output_with_sibling_files_holds_the_same_rows(tmp_path: Path, tin
     )
 
 
+@pytest.mark.parametrize("out_name", ["parquet-folder", "scores.jsonl"])
+def test_summary_counts_repeated_ids(tmp_path: Path, tiny_model_dir: Path, out_name: str) -> None:
+    ids = ["a", "b", "a", "c", "b", "a"]
+    archive = tmp_path / "news.jsonl"
+    archive.write_text("".join(json.dumps({"id": i, "text": ARTICLE}) + "\n" for i in ids), encoding="utf-8")
+    out = tmp_path / out_name
+    # Chunks of two articles: each repeat lies in another chunk than the id it repeats.
+    common = ("--model", tiny_model_dir, "--threads", "1", "--no-progress", "--chunk-size", "2")
+    printed = score(archive, "-o", out, *common)
+    summary_path = out / "summary.json" if out.suffix != ".jsonl" else tmp_path / "scores.summary.json"
+    summary = json.loads(summary_path.read_text(encoding="utf-8"))
+    assert summary["articles"] == 6
+    assert (summary["repeated_article_ids"], summary["repeated_article_id_examples"]) == (3, ["a", "b"])
+    assert "ids: 3 articles repeat an earlier article's id (first: 'a', 'b'); article_index tells them apart" in printed
+
+
 def test_finished_run_is_kept_other_commands_are_refused(tmp_path: Path, tiny_model_dir: Path) -> None:
     archive = tmp_path / "news.jsonl"
     archive.write_text(json.dumps({"id": "a", "text": TEXTS[0]}) + "\n", encoding="utf-8")
