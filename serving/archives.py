@@ -525,9 +525,10 @@ def _read_warc(source: InputFile, fields: Fields) -> Iterator[Pending]:
     A file cut off in transfer must not pass for a shorter one: warcio hands over an uncompressed record
     that ends early as if it were whole, and stops without a word at a gzip member that ends early. So a
     record whose content is shorter than its ``Content-Length`` is an error, and so are bytes left after
-    the last whole record. A broken record costs only itself: reading goes on at the next place a record
-    starts (the next gzip member, or the next ``WARC/1.`` line), so one bad record in a crawl of
-    thousands does not lose the rest of the file.
+    the last whole record; so is a record followed by bytes where its ``Content-Length`` says it ends (a
+    length too short, which warcio would pass on as a page cut short). A broken record costs only
+    itself: reading goes on at the next place a record starts (the next gzip member, or the next
+    ``WARC/1.`` line), so one bad record in a crawl of thousands does not lose the rest of the file.
     """
     try:
         with source.path.open("rb") as handle:
@@ -543,13 +544,27 @@ def _read_warc(source: InputFile, fields: Fields) -> Iterator[Pending]:
 def _warc_records_from(
     handle: IO[bytes], gzipped: bool, source: InputFile, fields: Fields
 ) -> Generator[Pending, None, int | None]:
-    """Read records from where ``handle`` stands; return where to read again after a broken stretch, or ``None``."""
+    """Read records from where ``handle`` stands; return where to read again after a broken stretch, or ``None``.
+
+    Each page is held back until the iterator has moved past its end: only then does warcio know
+    whether bytes followed where the record's ``Content-Length`` said it ends (a length too short,
+    which would pass the page on cut short).
+    """
     from warcio.archiveiterator import ArchiveIterator
     from warcio.exceptions import ArchiveLoadFailed
 
     records = ArchiveIterator(handle)  # its offsets are file offsets: it starts from the handle's position
+    # warcio counts such stray bytes in err_count and writes them to stderr as its INC_RECORD message;
+    # here they become the record's error row, so the message (raw page bytes) is emptied.
+    records.INC_RECORD = ""
+    held: Pending | None = None
+    counted = records.err_count
     try:
         for record in records:
+            if held is not None:
+                yield _unless_overlong(held, records.err_count > counted)
+                held = None
+            counted = records.err_count
             if record.rec_type not in ("response", "resource"):
                 continue
             headers = record.http_headers
@@ -564,15 +579,18 @@ def _warc_records_from(
             location = Location(source.name, "offset", offset)
             missing = getattr(record.raw_stream, "limit", 0)  # bytes of Content-Length never read
             if missing:
-                yield RecordError(
+                held = RecordError(
                     location,
                     f"WARC record cut off: {missing} of its {record.length} bytes are missing",
                     given_id or str(location),
                 )
                 continue
-            yield Deferred(
+            held = Deferred(
                 location, partial(_warc_article, body, location, given_id, status), given_id or str(location)
             )
+        if held is not None:
+            yield _unless_overlong(held, records.err_count > counted)
+            held = None
         end = records.offset
         handle.seek(end)
         # Read in bounded blocks: an iterator that stopped early may leave most of a large file.
@@ -583,10 +601,23 @@ def _warc_records_from(
         )
         return _next_record_start(handle, end + 1, gzipped)
     except (*READ_ERRORS, ArchiveLoadFailed) as exc:
+        if held is not None:
+            yield _unless_overlong(held, records.err_count > counted)
         # The iterator's offset is where the record it failed on starts (the end of the last one it read).
         broken = records.offset
         yield RecordError(Location(source.name, "offset", broken), f"WARC unreadable at this offset: {exc}")
         return _next_record_start(handle, broken + 1, gzipped)
+
+
+def _unless_overlong(page: Pending, overlong: bool) -> Pending:
+    """``page``, or its error row when bytes followed where its ``Content-Length`` said it ends."""
+    if not overlong:
+        return page
+    return RecordError(
+        page.location,
+        "WARC record longer than its Content-Length: bytes follow where it should end, so its page would be cut short",
+        page.id,
+    )
 
 
 def _next_record_start(handle: IO[bytes], after: int, gzipped: bool) -> int | None:

@@ -6,6 +6,7 @@ import csv
 import gzip
 import io
 import json
+import re
 from pathlib import Path
 
 import pyarrow as pa
@@ -511,6 +512,35 @@ def test_warc_cut_off_in_a_record_reports_it(tmp_path: Path, name: str, keep, me
         ("error", "offset", offsets["empty"]),
     ]
     assert got[1].message.startswith(message)
+
+
+@pytest.mark.parametrize("name", ["crawl.warc", "crawl.warc.gz"])
+def test_warc_record_longer_than_its_content_length_is_an_error(
+    tmp_path: Path, name: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The article record says it is 20 bytes shorter than it is: warcio would pass its page on cut
+    # short and write the 20 bytes to stderr.
+    path = tmp_path / name
+    offsets = write_warc(path)
+    data = path.read_bytes()
+    article, rest = data[: offsets["request"]], data[offsets["request"] :]
+    member = gzip.decompress(article) if name.endswith(".gz") else article
+    length = re.search(rb"Content-Length: (\d+)", member)
+    member = member.replace(length.group(0), b"Content-Length: %d" % (int(length.group(1)) - 20), 1)
+    article = gzip.compress(member) if name.endswith(".gz") else member
+    path.write_bytes(article + rest)
+    shift = len(article) - offsets["request"]
+
+    got = records(path)
+
+    assert [describe(record)[:3] for record in got] == [
+        ("error", "offset", offsets["article"]),
+        ("error", "offset", offsets["empty"] + shift),
+    ]
+    assert got[0].message.startswith("WARC record longer than its Content-Length")
+    assert got[0].id == "http://news.test/plan"
+    assert got[1].message == "no article text in HTML page"
+    assert capsys.readouterr().err == ""
 
 
 def test_a_file_named_twice_is_read_once(tmp_path: Path) -> None:
