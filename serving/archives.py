@@ -546,16 +546,20 @@ def _warc_records_from(
 ) -> Generator[Pending, None, int | None]:
     """Read records from where ``handle`` stands; return where to read again after a broken stretch, or ``None``.
 
-    Each page is held back until the iterator has moved past its end: only then does warcio know
-    whether bytes followed where the record's ``Content-Length`` said it ends (a length too short,
-    which would pass the page on cut short).
+    A page whose ``Content-Length`` is too short would pass on cut short. Two signs give it away: its
+    digests (crawlers write ``WARC-Block-Digest`` and ``WARC-Payload-Digest``) do not match the bytes
+    read, and bytes follow where the record says it ends. warcio sees the second only once it moves on
+    to the next record, so each page is held back until then. When the iterator then fails, on what
+    is most likely the page's own tail, the page's error row is the only one.
     """
     from warcio.archiveiterator import ArchiveIterator
     from warcio.exceptions import ArchiveLoadFailed
 
-    records = ArchiveIterator(handle)  # its offsets are file offsets: it starts from the handle's position
-    # warcio counts such stray bytes in err_count and writes them to stderr as its INC_RECORD message;
-    # here they become the record's error row, so the message (raw page bytes) is emptied.
+    # Offsets are file offsets: the iterator starts from the handle's position. Digest problems are
+    # collected on each record rather than printed or raised.
+    records = ArchiveIterator(handle, check_digests=True)
+    # warcio counts stray bytes after a record in err_count and writes them to stderr as its INC_RECORD
+    # message; here they make the record's error row, so the message (raw page bytes) is emptied.
     records.INC_RECORD = ""
     held: Pending | None = None
     counted = records.err_count
@@ -575,19 +579,8 @@ def _warc_records_from(
             offset = records.get_record_offset()  # known once the record is read to its end
             id_names = fields.id_candidates(DEFAULT_WARC_ID_HEADERS)
             given_id = next(filter(None, (record.rec_headers.get_header(name) for name in id_names)), None)
-            status = headers.get_statuscode() if headers else None
-            location = Location(source.name, "offset", offset)
-            missing = getattr(record.raw_stream, "limit", 0)  # bytes of Content-Length never read
-            if missing:
-                held = RecordError(
-                    location,
-                    f"WARC record cut off: {missing} of its {record.length} bytes are missing",
-                    given_id or str(location),
-                )
-                continue
-            held = Deferred(
-                location, partial(_warc_article, body, location, given_id, status), given_id or str(location)
-            )
+            article_id = given_id or str(Location(source.name, "offset", offset))
+            held = _warc_page(record, body, Location(source.name, "offset", offset), given_id, article_id)
         if held is not None:
             yield _unless_overlong(held, records.err_count > counted)
             held = None
@@ -601,17 +594,37 @@ def _warc_records_from(
         )
         return _next_record_start(handle, end + 1, gzipped)
     except (*READ_ERRORS, ArchiveLoadFailed) as exc:
-        if held is not None:
-            yield _unless_overlong(held, records.err_count > counted)
         # The iterator's offset is where the record it failed on starts (the end of the last one it read).
         broken = records.offset
-        yield RecordError(Location(source.name, "offset", broken), f"WARC unreadable at this offset: {exc}")
+        page = None if held is None else _unless_overlong(held, records.err_count > counted)
+        if page is not None:
+            yield page
+        if not isinstance(page, RecordError):
+            yield RecordError(Location(source.name, "offset", broken), f"WARC unreadable at this offset: {exc}")
         return _next_record_start(handle, broken + 1, gzipped)
+
+
+def _warc_page(record: Any, body: bytes, location: Location, given_id: str | None, article_id: str) -> Pending:
+    """The page of an HTML record read to its end, or the error row of a record cut off or changed."""
+    missing = getattr(record.raw_stream, "limit", 0)  # bytes of Content-Length never read
+    if missing:
+        return RecordError(
+            location, f"WARC record cut off: {missing} of its {record.length} bytes are missing", article_id
+        )
+    if record.digest_checker.problems:
+        problems = "; ".join(record.digest_checker.problems)
+        return RecordError(
+            location,
+            f"WARC record does not match its digest, so its Content-Length is wrong or its bytes changed ({problems})",
+            article_id,
+        )
+    status = record.http_headers.get_statuscode() if record.http_headers else None
+    return Deferred(location, partial(_warc_article, body, location, given_id, status), article_id)
 
 
 def _unless_overlong(page: Pending, overlong: bool) -> Pending:
     """``page``, or its error row when bytes followed where its ``Content-Length`` said it ends."""
-    if not overlong:
+    if not overlong or isinstance(page, RecordError):
         return page
     return RecordError(
         page.location,

@@ -542,7 +542,7 @@ def export(
     for gate in report.gates:
         click.echo(gate.describe())
     timing = ", ".join(f"{graph} {seconds:.3f}s" for graph, seconds in report.seconds_per_pass.items())
-    click.echo(f"{report.quantization} int8 graphs, one pass over {report.gold_sentences} gold sentences: {timing}")
+    click.echo(f"{report.quantization} quantized graphs, a pass over {report.gold_sentences} gold sentences: {timing}")
     click.echo(f"kept the {report.graph} graph; model folder written to {report.out_dir}")
 
 

@@ -514,32 +514,58 @@ def test_warc_cut_off_in_a_record_reports_it(tmp_path: Path, name: str, keep, me
     assert got[1].message.startswith(message)
 
 
+PARAGRAPHS_HTML = (
+    "<html><body><article>\n" + "\n".join(f"<p>{ARTICLE}</p>" for _ in range(3)) + "\n</article></body></html>"
+)
+
+
+def write_short_warc(path: Path, short_by: int, digests: bool) -> int:
+    """Two pages; the first record's Content-Length is ``short_by`` bytes too short (and its digest
+    headers gone unless ``digests``). Returns the second page's offset."""
+    from warcio.statusandheaders import StatusAndHeaders
+    from warcio.warcwriter import WARCWriter
+
+    members = []
+    for uri in ("http://news.test/short", "http://news.test/whole"):
+        buffer = io.BytesIO()
+        headers = StatusAndHeaders("200 OK", [("Content-Type", "text/html")], protocol="HTTP/1.1")
+        payload = io.BytesIO(PARAGRAPHS_HTML.encode())
+        writer = WARCWriter(buffer, gzip=False)
+        writer.write_record(writer.create_warc_record(uri, "response", payload=payload, http_headers=headers))
+        members.append(buffer.getvalue())
+    length = re.search(rb"Content-Length: (\d+)", members[0])
+    members[0] = members[0].replace(length.group(0), b"Content-Length: %d" % (int(length.group(1)) - short_by), 1)
+    if not digests:
+        members[0] = re.sub(rb"WARC-(Block|Payload)-Digest: [^\r]*\r\n", b"", members[0])
+    if path.suffix == ".gz":
+        members = [gzip.compress(member) for member in members]
+    path.write_bytes(b"".join(members))
+    return len(members[0])
+
+
 @pytest.mark.parametrize("name", ["crawl.warc", "crawl.warc.gz"])
-def test_warc_record_longer_than_its_content_length_is_an_error(
-    tmp_path: Path, name: str, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize(
+    ("short_by", "digests", "message"),
+    [
+        # Cut inside the closing line, or right before a line break with several lines left over.
+        (20, True, "WARC record does not match its digest, so its Content-Length is wrong"),
+        (len("\n" + f"<p>{ARTICLE}</p>" + "\n</article></body></html>"), True, "WARC record does not match its digest"),
+        # Without digests, the bytes that follow where the record says it ends give it away.
+        (20, False, "WARC record longer than its Content-Length"),
+        (len(f"{ARTICLE}</p>" + "\n</article></body></html>"), False, "WARC record longer than its Content-Length"),
+    ],
+)
+def test_warc_record_longer_than_its_content_length_is_one_error(
+    tmp_path: Path, name: str, short_by: int, digests: bool, message: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # The article record says it is 20 bytes shorter than it is: warcio would pass its page on cut
-    # short and write the 20 bytes to stderr.
+    # warcio would pass the first page on cut short, and write the bytes left over to stderr.
     path = tmp_path / name
-    offsets = write_warc(path)
-    data = path.read_bytes()
-    article, rest = data[: offsets["request"]], data[offsets["request"] :]
-    member = gzip.decompress(article) if name.endswith(".gz") else article
-    length = re.search(rb"Content-Length: (\d+)", member)
-    member = member.replace(length.group(0), b"Content-Length: %d" % (int(length.group(1)) - 20), 1)
-    article = gzip.compress(member) if name.endswith(".gz") else member
-    path.write_bytes(article + rest)
-    shift = len(article) - offsets["request"]
+    second = write_short_warc(path, short_by, digests)
 
     got = records(path)
 
-    assert [describe(record)[:3] for record in got] == [
-        ("error", "offset", offsets["article"]),
-        ("error", "offset", offsets["empty"] + shift),
-    ]
-    assert got[0].message.startswith("WARC record longer than its Content-Length")
-    assert got[0].id == "http://news.test/plan"
-    assert got[1].message == "no article text in HTML page"
+    assert [describe(record)[:3] for record in got] == [("error", "offset", 0), ("article", "offset", second)]
+    assert got[0].message.startswith(message) and got[0].id == "http://news.test/short"
     assert capsys.readouterr().err == ""
 
 

@@ -60,8 +60,6 @@ MIN_AGREEMENT = 0.99
 GRAPHS = ("plain", "optimized")
 #: Input rows that share one weight scale in the weight-only graph.
 WEIGHT_BLOCK = 128
-#: Input rows that share one weight scale in the weight-only graph.
-WEIGHT_BLOCK = 128
 #: Timing passes over the gold inputs per int8 graph; the median decides which graph ships.
 TIMING_REPEATS = 3
 #: Threads for the timing; the serving target is a 2-core machine.
@@ -205,18 +203,36 @@ def quantize_int8(source: Path, target: Path, keep_fp32: Sequence[str] = ()) -> 
     )
 
 
-def quantize_weights_only(source: Path, target: Path) -> None:
-    """8-bit block-wise weights for the matrix products, fp32 activations (see :data:`QUANTIZATIONS`).
+def _matmul_nbits_quantizer() -> Any:
+    """onnxruntime's MatMulNBits quantizer class, imported without its logging setup.
 
-    The embedding table, a third of the weights, goes through :func:`quantize_int8` afterwards: a
-    table lookup quantizes only its weights, so this keeps the file as small as the dynamic graph's
-    without quantizing any activation.
+    Importing the module calls ``logging.basicConfig`` at INFO level, which would print a line for
+    every node of the graph (hundreds) and switch on INFO logs process-wide; the root logger is put
+    back as it was.
+    """
+    import logging
+
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
+    from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
+
+    root.setLevel(level)
+    root.handlers[:] = handlers
+    return MatMulNBitsQuantizer
+
+
+def quantize_weights_only(source: Path, target: Path) -> None:
+    """8-bit block-wise weights for the MatMul nodes, fp32 activations (see :data:`QUANTIZATIONS`).
+
+    The embedding table, a third of the weights, is then quantized to int8 by ``quantize_dynamic``
+    restricted to table lookups, which quantize only their weights: the file stays as small as the
+    dynamic graph's without any activation quantized. The pooler and classifier (Gemm nodes, under
+    1% of the weights) stay fp32.
     """
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
-    from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
 
-    quantizer = MatMulNBitsQuantizer(
+    quantizer = _matmul_nbits_quantizer()(
         onnx.load(str(source)),
         bits=8,
         block_size=WEIGHT_BLOCK,
@@ -317,13 +333,13 @@ class Graphs:
 
 
 def build_graphs(model: torch.nn.Module, work: Path, quantization: str = "dynamic") -> Graphs:
-    """Write the plain and optimized fp32 graphs into ``work``, and the quantized version of each graph
-    that ``quantization`` can ship."""
+    """Write into ``work`` the fp32 graphs that ``quantization`` can ship (the plain one always, the
+    optimized one if it can ship), and the quantized version of each."""
     method = QUANTIZATIONS[quantization]
-    fp32 = {name: work / f"{name}.onnx" for name in GRAPHS}
+    fp32 = {name: work / f"{name}.onnx" for name in method.graphs}
     export_fp32(model, fp32["plain"])
-    fused = optimize_fp32(model, fp32["plain"], fp32["optimized"])
-    int8 = {name: work / f"{name}.int8.onnx" for name in method.graphs}
+    fused = optimize_fp32(model, fp32["plain"], fp32["optimized"]) if "optimized" in fp32 else {}
+    int8 = {name: work / f"{name}.int8.onnx" for name in fp32}
     for name, path in int8.items():
         method.quantize(fp32[name], path)
     return Graphs(fp32, int8, fused)
