@@ -63,6 +63,9 @@ class TrainConfig(BaseModel):
     distill_weight: float | None = Field(None, gt=0, le=1, allow_inf_nan=False)
     #: softens both distributions before they are compared; the soft loss is scaled by its square
     distill_temperature: float | None = Field(None, gt=0, le=20, allow_inf_nan=False)
+    #: weight of the auxiliary loss that tags each loaded row's evidence tokens, added to the label loss
+    #: (:mod:`quoteframe.training.evidence`; 0: off)
+    evidence_weight: float = Field(0.0, ge=0, le=10, allow_inf_nan=False)
     #: cap on training rows, for smoke tests (0: all rows)
     max_train_rows: int = Field(0, ge=0, strict=True)
     num_threads: int = Field(0, ge=0, strict=True)

@@ -21,6 +21,7 @@ from quoteframe.encoding import PairEncoder
 from quoteframe.labels import LABEL_TO_ID, LABELS
 from quoteframe.training.base_model import resolve_base_model
 from quoteframe.training.config import TrainConfig
+from quoteframe.training.evidence import EvidenceHead, evidence_targets, target_batch
 from quoteframe.training.gold import read_gold
 from quoteframe.training.metrics import evaluate_predictions
 from quoteframe.training.torch_inference import predict_proba, row_pairs, to_tensors
@@ -122,6 +123,10 @@ class Trainer:
         ).to(self.device)
         if config.freeze_embeddings:
             self.model.get_input_embeddings().weight.requires_grad_(False)
+        # Training only: the head shapes the encoder and is dropped with the run (not in the checkpoint).
+        self.evidence_head = None
+        if config.evidence_weight:
+            self.evidence_head = EvidenceHead(self.model.config.hidden_size).to(self.device)
         self.train_rows, self.heldout_rows, self.data_card = self._load_dataset()
         self.dev_rows = read_gold(config.gold_dev)
 
@@ -160,10 +165,14 @@ class Trainer:
             from quoteframe.training.teacher import teacher_log_probs
 
             soft = torch.from_numpy(teacher_log_probs(cfg.teacher, self.train_rows, self.device)).to(self.device)
+        evidence = None
+        trained = [p for p in self.model.parameters() if p.requires_grad]
+        if self.evidence_head is not None:
+            budget = cfg.max_length - self.encoder.tokenizer.num_special_tokens_to_add(is_pair=True)
+            evidence = evidence_targets(self.encoder.tokenizer, self.train_rows, budget)
+            trained += list(self.evidence_head.parameters())
         steps_per_epoch = math.ceil(len(pairs) / cfg.batch_size)
-        optimizer = torch.optim.AdamW(
-            [p for p in self.model.parameters() if p.requires_grad], lr=cfg.learning_rate, weight_decay=cfg.weight_decay
-        )
+        optimizer = torch.optim.AdamW(trained, lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
         total = steps_per_epoch * cfg.epochs
         scheduler = get_linear_schedule_with_warmup(optimizer, int(cfg.warmup_ratio * total), total)
         rng = random.Random(cfg.seed)
@@ -176,7 +185,8 @@ class Trainer:
             bar = tqdm(batches, desc=f"epoch {epoch}/{cfg.epochs}", unit="batch")
             for index in bar:
                 batch = pad_batch(self.encoder.encode([pairs[i] for i in index]))
-                logits = self.model(**to_tensors(batch, self.device)).logits
+                output = self.model(**to_tensors(batch, self.device), output_hidden_states=evidence is not None)
+                logits = output.logits
                 target = torch.tensor([labels[i] for i in index], device=self.device)
                 weight = torch.tensor([sample_w[i] for i in index], device=self.device)
                 row_loss = loss_fn(logits, target)
@@ -185,8 +195,13 @@ class Trainer:
                     kl = distillation_loss(logits, soft[index], cfg.distill_temperature) * per_class[target]
                     row_loss = (1 - cfg.distill_weight) * row_loss + cfg.distill_weight * kl
                 loss = (row_loss * weight).sum() / weight.sum()
+                if evidence is not None:
+                    tags = target_batch([evidence[i] for i in index], batch["input_ids"].shape[1])
+                    loss = loss + cfg.evidence_weight * self.evidence_head.loss(
+                        output.hidden_states[-1], tags.to(self.device)
+                    )
                 loss.backward()
-                torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
+                torch.nn.utils.clip_grad_norm_(trained, 1.0)
                 optimizer.step()
                 scheduler.step()
                 optimizer.zero_grad(set_to_none=True)
