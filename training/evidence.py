@@ -17,20 +17,23 @@ from collections.abc import Sequence
 
 import numpy as np
 import torch
-from tokenizers import Tokenizer
+
+from quoteframe.encoding import PairEncoder
 
 IGNORE = -100.0
 
 
-def evidence_targets(tokenizer: Tokenizer, rows: Sequence[dict], budget: int) -> list[np.ndarray | None]:
+def evidence_targets(encoder: PairEncoder, rows: Sequence[dict]) -> list[np.ndarray | None]:
     """Per row, 1 for each sentence token that overlaps the evidence and 0 for the others, or ``None``.
 
     Offsets are taken on the stripped sentence, the first segment of every model pair
-    (:func:`quoteframe.inputs.model_pair`), and cut to the ``budget`` of sentence tokens the encoder
-    keeps. ``None``: a direct quote, or a loaded row whose evidence is not found in its text.
+    (:func:`quoteframe.inputs.model_pair`), with the encoder's tokenizer, and cut to the sentence
+    tokens the encoder keeps. ``None``: a direct quote, or a loaded row whose evidence is not found
+    in its text.
     """
+    budget = encoder.max_length - encoder.tokenizer.num_special_tokens_to_add(is_pair=True)
     texts = [row["text"].strip() for row in rows]
-    encodings = tokenizer.encode_batch(texts, add_special_tokens=False)
+    encodings = encoder.tokenizer.encode_batch(texts, add_special_tokens=False)
     targets: list[np.ndarray | None] = []
     for row, text, encoding in zip(rows, texts, encodings, strict=True):
         offsets = encoding.offsets[:budget]

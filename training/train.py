@@ -168,8 +168,7 @@ class Trainer:
         evidence = None
         trained = [p for p in self.model.parameters() if p.requires_grad]
         if self.evidence_head is not None:
-            budget = cfg.max_length - self.encoder.tokenizer.num_special_tokens_to_add(is_pair=True)
-            evidence = evidence_targets(self.encoder.tokenizer, self.train_rows, budget)
+            evidence = evidence_targets(self.encoder, self.train_rows)
             trained += list(self.evidence_head.parameters())
         steps_per_epoch = math.ceil(len(pairs) / cfg.batch_size)
         optimizer = torch.optim.AdamW(trained, lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
