@@ -576,11 +576,11 @@ def _warc_records_from(
             if not _is_html(content_type):
                 continue
             body = record.content_stream().read()
-            offset = records.get_record_offset()  # known once the record is read to its end
+            # The offset is known once the record is read to its end.
+            location = Location(source.name, "offset", records.get_record_offset())
             id_names = fields.id_candidates(DEFAULT_WARC_ID_HEADERS)
             given_id = next(filter(None, (record.rec_headers.get_header(name) for name in id_names)), None)
-            article_id = given_id or str(Location(source.name, "offset", offset))
-            held = _warc_page(record, body, Location(source.name, "offset", offset), given_id, article_id)
+            held = _warc_page(record, body, location, given_id)
         if held is not None:
             yield _unless_overlong(held, records.err_count > counted)
             held = None
@@ -604,8 +604,9 @@ def _warc_records_from(
         return _next_record_start(handle, broken + 1, gzipped)
 
 
-def _warc_page(record: Any, body: bytes, location: Location, given_id: str | None, article_id: str) -> Pending:
+def _warc_page(record: Any, body: bytes, location: Location, given_id: str | None) -> Pending:
     """The page of an HTML record read to its end, or the error row of a record cut off or changed."""
+    article_id = given_id or str(location)
     missing = getattr(record.raw_stream, "limit", 0)  # bytes of Content-Length never read
     if missing:
         return RecordError(

@@ -40,11 +40,12 @@ def evidence_targets(encoder: PairEncoder, rows: Sequence[dict]) -> list[np.ndar
         if row["label"] == "neutral_paraphrase":
             targets.append(np.zeros(len(offsets), dtype=np.float32))
             continue
-        start = text.find(row.get("evidence") or "\0") if row["label"] == "loaded_paraphrase" else -1
+        evidence = row.get("evidence") or ""
+        start = text.find(evidence) if row["label"] == "loaded_paraphrase" and evidence else -1
         if start < 0:
             targets.append(None)
             continue
-        end = start + len(row["evidence"])
+        end = start + len(evidence)
         targets.append(np.array([float(a < end and b > start) for a, b in offsets], dtype=np.float32))
     return targets
 
