@@ -284,7 +284,7 @@ def evaluate(
     type=click.IntRange(min=100),
     default=1000,
     show_default=True,
-    help="Bootstrap resamples of the rows.",
+    help="Bootstrap resamples (each draws whole articles).",
 )
 def compare(model_a: Path, model_b: Path, gold_path: Path, dataset_dir: Path, resamples: int) -> None:
     """Compare two model folders: macro-F1 of each and a paired bootstrap interval for B - A."""

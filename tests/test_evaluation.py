@@ -33,6 +33,11 @@ def test_report_matches_the_classifier_on_the_same_rows(tmp_path: Path, tiny_mod
     for name in ("confusion_dev_gold.png", "reliability_dev_gold.png", "report.txt"):
         assert (tmp_path / "out" / name).stat().st_size > 0
     assert "macro-F1" in text
+    interval = payload["sets"]["dev gold"]["macro_f1_interval"]
+    assert interval["units"] == len({r["article"] for r in rows})
+    assert interval["macro_f1"] == metrics["macro_f1"]
+    assert interval["low"] <= interval["macro_f1"] <= interval["high"]
+    assert f"dev gold: {metrics['macro_f1']:.3f} [{interval['low']:.3f}, {interval['high']:.3f}]" in text
 
 
 def test_loaded_framing_quotes_are_counted_apart() -> None:
@@ -80,5 +85,6 @@ def test_cli_compare_of_a_model_with_itself_finds_no_difference(
     row = next(line for line in result.output.splitlines() if line.startswith("| dev gold |"))
     cells = [c.strip() for c in row.strip("|").split("|")]
     assert cells[1] == "12"
-    assert cells[2] == cells[3]
-    assert cells[4:] == ["+0.000", "[+0.000, +0.000]", "0.00"]
+    assert cells[2] == str(len({r["article"] for r in read_gold(tiny_gold)}))
+    assert cells[3] == cells[4]
+    assert cells[5:] == ["+0.000", "[+0.000, +0.000]", "0.00"]

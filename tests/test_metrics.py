@@ -5,7 +5,14 @@ import pytest
 from sklearn.metrics import confusion_matrix, f1_score, precision_recall_fscore_support
 
 from quoteframe.labels import LABELS
-from quoteframe.training.metrics import evaluate_predictions, expected_calibration_error, macro_f1, paired_bootstrap
+from quoteframe.training.metrics import (
+    bootstrap_interval,
+    evaluate_predictions,
+    expected_calibration_error,
+    macro_f1,
+    paired_bootstrap,
+    resampled_rows,
+)
 
 Q, N, L = LABELS
 GOLD = [Q, Q, Q, N, N, N, N, L, L, L]
@@ -60,6 +67,43 @@ def test_paired_bootstrap_by_hand() -> None:
     assert result.b_better == 1.0
     with pytest.raises(ValueError, match="predictions"):
         paired_bootstrap(gold, worse[:-1], gold)
+
+
+def test_resamples_draw_whole_articles() -> None:
+    groups = ["a"] * 3 + ["b"] * 5 + ["c"]
+    for rows in resampled_rows(groups, len(groups), resamples=50, seed=1):
+        drawn = [groups[i] for i in rows]
+        # every article drawn k times brings all its rows k times, in one block each
+        assert all(drawn.count(g) % groups.count(g) == 0 for g in set(drawn))
+        assert len(set(drawn)) <= 3
+    with pytest.raises(ValueError, match="9 rows but 2 group ids"):
+        next(resampled_rows(["a", "b"], 9, resamples=1, seed=0))
+
+
+def test_one_article_per_row_resamples_like_rows() -> None:
+    gold = ["direct_quote", "neutral_paraphrase", "loaded_paraphrase"] * 10
+    predicted = gold[:25] + ["neutral_paraphrase"] * 5
+    by_rows = bootstrap_interval(gold, predicted, resamples=200)
+    by_singletons = bootstrap_interval(gold, predicted, [str(i) for i in range(30)], resamples=200)
+    assert (by_rows.low, by_rows.high) == (by_singletons.low, by_singletons.high)
+    assert by_rows.units == by_singletons.units == 30
+
+
+def test_errors_packed_in_one_article_widen_the_interval() -> None:
+    # 10 articles of 10 sentences; every error sits in article 0, so whether a resample draws it (and
+    # how often) moves the score far more than ten independent wrong sentences would.
+    gold = ["direct_quote", "neutral_paraphrase", "loaded_paraphrase", "neutral_paraphrase", "direct_quote"] * 20
+    groups = [f"art{i // 10}" for i in range(100)]
+    predicted = ["neutral_paraphrase" if i < 10 else g for i, g in enumerate(gold)]
+    by_rows = bootstrap_interval(gold, predicted, resamples=500)
+    by_articles = bootstrap_interval(gold, predicted, groups, resamples=500)
+    assert by_articles.macro_f1 == by_rows.macro_f1 == macro_f1(gold, predicted)
+    assert by_articles.units == 10
+    assert by_articles.high == 1.0  # some resamples leave article 0 out
+    assert by_articles.high - by_articles.low > by_rows.high - by_rows.low
+    paired = paired_bootstrap(gold, predicted, gold, resamples=500, groups=groups)
+    assert paired.units == 10
+    assert paired.low == 0.0  # resamples without article 0 show no difference
 
 
 def test_macro_f1_averages_over_the_labels_gold_holds() -> None:

@@ -7,7 +7,7 @@ well-tested implementation; this module only fixes the label order and the repor
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -123,10 +123,25 @@ def evaluate_predictions(
 
 
 @dataclass(frozen=True)
+class Interval:
+    """Macro-F1 of one system and a bootstrap interval for it."""
+
+    n: int
+    #: how many units were resampled: articles, or rows when no article ids were given
+    units: int
+    macro_f1: float
+    #: 2.5th and 97.5th percentiles of macro-F1 over the resamples
+    low: float
+    high: float
+
+
+@dataclass(frozen=True)
 class PairedDifference:
     """Macro-F1 of two systems on the same rows, and a bootstrap interval for their difference."""
 
     n: int
+    #: how many units were resampled: articles, or rows when no article ids were given
+    units: int
     macro_f1_a: float
     macro_f1_b: float
     #: ``macro_f1_b - macro_f1_a`` on all rows
@@ -138,34 +153,83 @@ class PairedDifference:
     b_better: float
 
 
+def resampled_rows(groups: Sequence[str] | None, n: int, resamples: int, seed: int) -> Iterator[np.ndarray]:
+    """Row indices of each bootstrap resample: whole groups (articles) drawn with replacement.
+
+    Sentences of one article share its topic, outlet and writer, so their errors go together; drawing
+    sentences one by one treats a 14-article dev set as 565 independent draws and gives an interval far
+    narrower than another 14 articles would. ``groups=None`` draws rows, for sets without article ids.
+    """
+    rng = np.random.default_rng(seed)
+    if groups is None:
+        for _ in range(resamples):
+            yield rng.integers(0, n, n)
+        return
+    if len(groups) != n:
+        raise ValueError(f"{n} rows but {len(groups)} group ids")
+    members: dict[str, list[int]] = {}
+    for row, group in enumerate(groups):
+        members.setdefault(group, []).append(row)
+    units = [np.array(rows) for rows in members.values()]
+    for _ in range(resamples):
+        yield np.concatenate([units[i] for i in rng.integers(0, len(units), len(units))])
+
+
+def _label_ids(labels: Sequence[str]) -> np.ndarray:
+    order = list(LABELS)
+    return np.array([order.index(label) for label in labels])
+
+
+def bootstrap_interval(
+    gold: Sequence[str],
+    predicted: Sequence[str],
+    groups: Sequence[str] | None = None,
+    resamples: int = 1000,
+    seed: int = 0,
+) -> Interval:
+    """Macro-F1 with a 95% bootstrap interval, resampling whole ``groups`` (article ids) when given."""
+    if len(gold) != len(predicted):
+        raise ValueError(f"{len(gold)} gold labels but {len(predicted)} predictions")
+    gold_ids, predicted_ids = _label_ids(gold), _label_ids(predicted)
+    scores = [
+        macro_f1(gold_ids[rows], predicted_ids[rows]) for rows in resampled_rows(groups, len(gold_ids), resamples, seed)
+    ]
+    return Interval(
+        n=len(gold_ids),
+        units=len(set(groups)) if groups is not None else len(gold_ids),
+        macro_f1=macro_f1(gold_ids, predicted_ids),
+        low=float(np.percentile(scores, 2.5)),
+        high=float(np.percentile(scores, 97.5)),
+    )
+
+
 def paired_bootstrap(
     gold: Sequence[str],
     predicted_a: Sequence[str],
     predicted_b: Sequence[str],
     resamples: int = 1000,
     seed: int = 0,
+    groups: Sequence[str] | None = None,
 ) -> PairedDifference:
-    """Compare two systems on the same rows by resampling the rows (the same draw for both).
+    """Compare two systems on the same rows by resampling them (the same draw for both).
 
     A dev set of a few hundred sentences moves macro-F1 by several points between resamples, so a
     difference between two models means little without the spread of the difference itself; resampling
-    the rows jointly keeps the two systems' errors paired.
+    jointly keeps the two systems' errors paired. With ``groups`` (article ids) whole articles are drawn.
     """
     if not len(gold) == len(predicted_a) == len(predicted_b):
         raise ValueError(f"{len(gold)} gold labels, {len(predicted_a)} and {len(predicted_b)} predictions")
-    labels = list(LABELS)
-    gold_ids = np.array([labels.index(label) for label in gold])
-    a_ids = np.array([labels.index(label) for label in predicted_a])
-    b_ids = np.array([labels.index(label) for label in predicted_b])
-
+    gold_ids, a_ids, b_ids = _label_ids(gold), _label_ids(predicted_a), _label_ids(predicted_b)
     score_a, score_b = macro_f1(gold_ids, a_ids), macro_f1(gold_ids, b_ids)
-    rng = np.random.default_rng(seed)
-    differences = np.empty(resamples)
-    for i in range(resamples):
-        rows = rng.integers(0, len(gold_ids), len(gold_ids))
-        differences[i] = macro_f1(gold_ids[rows], b_ids[rows]) - macro_f1(gold_ids[rows], a_ids[rows])
+    differences = np.array(
+        [
+            macro_f1(gold_ids[rows], b_ids[rows]) - macro_f1(gold_ids[rows], a_ids[rows])
+            for rows in resampled_rows(groups, len(gold_ids), resamples, seed)
+        ]
+    )
     return PairedDifference(
         n=len(gold_ids),
+        units=len(set(groups)) if groups is not None else len(gold_ids),
         macro_f1_a=score_a,
         macro_f1_b=score_b,
         difference=score_b - score_a,
