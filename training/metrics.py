@@ -175,6 +175,10 @@ def resampled_rows(groups: Sequence[str] | None, n: int, resamples: int, seed: i
         yield np.concatenate([units[i] for i in rng.integers(0, len(units), len(units))])
 
 
+def _units(groups: Sequence[str] | None, n: int) -> int:
+    return len(set(groups)) if groups is not None else n
+
+
 def _label_ids(labels: Sequence[str]) -> np.ndarray:
     order = list(LABELS)
     return np.array([order.index(label) for label in labels])
@@ -196,7 +200,7 @@ def bootstrap_interval(
     ]
     return Interval(
         n=len(gold_ids),
-        units=len(set(groups)) if groups is not None else len(gold_ids),
+        units=_units(groups, len(gold_ids)),
         macro_f1=macro_f1(gold_ids, predicted_ids),
         low=float(np.percentile(scores, 2.5)),
         high=float(np.percentile(scores, 97.5)),
@@ -229,7 +233,7 @@ def paired_bootstrap(
     )
     return PairedDifference(
         n=len(gold_ids),
-        units=len(set(groups)) if groups is not None else len(gold_ids),
+        units=_units(groups, len(gold_ids)),
         macro_f1_a=score_a,
         macro_f1_b=score_b,
         difference=score_b - score_a,
