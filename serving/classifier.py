@@ -131,7 +131,7 @@ class Classifier:
         batches = length_batches([len(pair.ids) for pair in encoded], self.batch_size)
         batch_logits = self.runner.map(lambda batch: pad_batch([encoded[j] for j in batch]), batches)
         for batch, logits in zip(batches, batch_logits, strict=True):
-            for j, row in zip(batch, softmax(logits), strict=True):
+            for j, row in zip(batch, softmax(logits / self.manifest.temperature), strict=True):
                 flags = (FLAG_TRUNCATED,) if encoded[j].truncated else ()
                 results[todo[j]] = Prediction(
                     label=LABELS[int(row.argmax())], probabilities=tuple(row.tolist()), flags=flags

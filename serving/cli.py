@@ -546,5 +546,28 @@ def export(
     click.echo(f"kept the {report.graph} graph; model folder written to {report.out_dir}")
 
 
+@main.command()
+@model_option
+@gold_option
+@dataset_option("Built dataset: the temperature is fitted on the hand-labelled rows of its held-out split.")
+@click.option("--dry-run", is_flag=True, help="Print the fit and its effect; leave manifest.json as it is.")
+def calibrate(model_dir: Path | None, gold_path: Path, dataset_dir: Path, dry_run: bool) -> None:
+    """Fit the temperature that divides a model folder's logits, so its probabilities match its accuracy.
+
+    Fitted on the held-out hand rows and checked on the gold file; no label changes. The temperature and
+    the figures go into manifest.json.
+    """
+    require_train_extra()
+    from quoteframe.manifest import ModelFolderError
+    from quoteframe.training.calibration import calibrate_model
+
+    try:
+        report = calibrate_model(model_dir, dataset_dir, gold_path, write=not dry_run)
+    except (ModelFolderError, OSError, ValueError) as err:
+        raise click.ClickException(str(err)) from err
+    click.echo(report.table())
+    click.echo("dry run: manifest.json left as it was" if dry_run else "temperature written to manifest.json")
+
+
 if __name__ == "__main__":
     main()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -43,6 +44,11 @@ class Manifest:
     context: ContextMode
     export: dict[str, Any] = field(default_factory=dict)
     training: dict[str, Any] = field(default_factory=dict)
+    #: divides the logits before the softmax; 1.0 until ``quoteframe calibrate`` fits it. It changes
+    #: how sure the probabilities are, never which label is highest.
+    temperature: float = 1.0
+    #: how the temperature was fitted (:mod:`quoteframe.training.calibration`); empty when it was not
+    calibration: dict[str, Any] = field(default_factory=dict)
     format_version: int = FORMAT_VERSION
 
     def to_dict(self) -> dict[str, Any]:
@@ -95,6 +101,8 @@ def read_manifest(model_dir: Path) -> Manifest:
             context=str(data["context"]),
             export=dict(data.get("export", {})),
             training=dict(data.get("training", {})),
+            temperature=float(data.get("temperature", 1.0)),
+            calibration=dict(data.get("calibration", {})),
             format_version=int(data["format_version"]),
         )
     except (ValueError, KeyError, TypeError) as exc:
@@ -105,6 +113,8 @@ def read_manifest(model_dir: Path) -> Manifest:
         )
     if manifest.context not in CONTEXT_MODES:
         raise ModelFolderError(f"{path}: context {manifest.context!r} is not one of {', '.join(CONTEXT_MODES)}")
+    if not (math.isfinite(manifest.temperature) and manifest.temperature > 0):
+        raise ModelFolderError(f"{path}: temperature must be a positive number, got {manifest.temperature}")
     if manifest.labels != LABELS:
         raise ModelFolderError(f"{path}: labels {list(manifest.labels)} differ from {list(LABELS)}")
     for name in (MODEL_FILE, TOKENIZER_FILE):
