@@ -7,6 +7,7 @@ encoder, so exporting and running it takes seconds while every file format and c
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -65,3 +66,9 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory, tiny_checkpoint: Pa
     out_dir = tmp_path_factory.mktemp("model")
     export_model(tiny_checkpoint, out_dir, gold_path=tiny_gold)
     return out_dir
+
+
+@pytest.fixture
+def model_copy(tiny_model_dir: Path, tmp_path: Path) -> Path:
+    """A copy of ``tiny_model_dir`` that a test may break or rewrite."""
+    return Path(shutil.copytree(tiny_model_dir, tmp_path / "model"))

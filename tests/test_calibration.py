@@ -1,7 +1,6 @@
 """Temperature scaling: the fit finds a known temperature, the classifier applies it, labels never change."""
 
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -55,11 +54,6 @@ def test_rescale_keeps_every_label_and_sums_to_one() -> None:
 def test_fit_needs_rows() -> None:
     with pytest.raises(ValueError, match="no rows"):
         fit_factor(np.zeros((0, 3)), np.zeros(0, dtype=int))
-
-
-@pytest.fixture
-def model_copy(tiny_model_dir: Path, tmp_path: Path) -> Path:
-    return Path(shutil.copytree(tiny_model_dir, tmp_path / "model"))
 
 
 def set_temperature(folder: Path, value: object) -> None:

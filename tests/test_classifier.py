@@ -229,11 +229,6 @@ def test_load_from_environment_variable(tiny_model_dir: Path, monkeypatch: pytes
     assert loaded.manifest.labels == LABELS
 
 
-@pytest.fixture
-def model_copy(tiny_model_dir: Path, tmp_path: Path) -> Path:
-    return Path(shutil.copytree(tiny_model_dir, tmp_path / "model"))
-
-
 def test_sha256_mismatch_names_the_file(model_copy: Path) -> None:
     with (model_copy / TOKENIZER_FILE).open("a", encoding="utf-8") as handle:
         handle.write("\n")
