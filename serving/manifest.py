@@ -20,6 +20,9 @@ from quoteframe.inputs import CONTEXT_MODES, ContextMode
 from quoteframe.labels import LABELS
 
 FORMAT_VERSION = 1
+#: The temperatures a manifest may hold. A fitted one lies near 1 (0.79 for the shipped model); one far
+#: outside this range means a broken fit, and a tiny one would overflow the float32 logits it divides.
+TEMPERATURE_RANGE = (0.01, 100.0)
 MODEL_FILE = "model.onnx"
 TOKENIZER_FILE = "tokenizer.json"
 MANIFEST_FILE = "manifest.json"
@@ -101,8 +104,8 @@ def read_manifest(model_dir: Path) -> Manifest:
             context=str(data["context"]),
             export=dict(data.get("export", {})),
             training=dict(data.get("training", {})),
-            temperature=float(data.get("temperature", 1.0)),
-            calibration=dict(data.get("calibration", {})),
+            temperature=data.get("temperature", 1.0),
+            calibration=data.get("calibration", {}),
             format_version=int(data["format_version"]),
         )
     except (ValueError, KeyError, TypeError) as exc:
@@ -113,14 +116,28 @@ def read_manifest(model_dir: Path) -> Manifest:
         )
     if manifest.context not in CONTEXT_MODES:
         raise ModelFolderError(f"{path}: context {manifest.context!r} is not one of {', '.join(CONTEXT_MODES)}")
-    if not (math.isfinite(manifest.temperature) and manifest.temperature > 0):
-        raise ModelFolderError(f"{path}: temperature must be a positive number, got {manifest.temperature}")
+    check_calibration(path, manifest.temperature, manifest.calibration)
     if manifest.labels != LABELS:
         raise ModelFolderError(f"{path}: labels {list(manifest.labels)} differ from {list(LABELS)}")
     for name in (MODEL_FILE, TOKENIZER_FILE):
         if name not in manifest.files:
             raise ModelFolderError(f"{path}: no sha256 recorded for {name}")
     return manifest
+
+
+def check_calibration(path: Path, temperature: object, calibration: object) -> None:
+    """Refuse a temperature that is not a number in :data:`TEMPERATURE_RANGE`, or a record that is not an object.
+
+    Checked by type rather than converted: ``true`` or ``"0.8"`` in the file is a hand edit gone wrong,
+    not a temperature.
+    """
+    low, high = TEMPERATURE_RANGE
+    if isinstance(temperature, bool) or not isinstance(temperature, (int, float)):
+        raise ModelFolderError(f"{path}: temperature must be a number, got {temperature!r}")
+    if not (math.isfinite(temperature) and low <= temperature <= high):
+        raise ModelFolderError(f"{path}: temperature must be between {low} and {high}, got {temperature}")
+    if not isinstance(calibration, dict):
+        raise ModelFolderError(f"{path}: calibration must be an object, got {type(calibration).__name__}")
 
 
 def verify(model_dir: Path, manifest: Manifest) -> None:

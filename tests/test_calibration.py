@@ -10,6 +10,7 @@ from click.testing import CliRunner
 from quoteframe import Classifier
 from quoteframe.classifier import softmax
 from quoteframe.cli import main
+from quoteframe.labels import LABELS
 from quoteframe.manifest import MANIFEST_FILE, ModelFolderError
 from quoteframe.training.calibration import fit_factor, negative_log_likelihood, rescale
 
@@ -51,9 +52,14 @@ def test_rescale_keeps_every_label_and_sums_to_one() -> None:
     assert rescale(probabilities, 3.0).max(axis=1).mean() < probabilities.max(axis=1).mean()
 
 
-def test_fit_needs_rows() -> None:
+def test_fit_needs_rows_and_refuses_a_degenerate_fit() -> None:
     with pytest.raises(ValueError, match="no rows"):
         fit_factor(np.zeros((0, 3)), np.zeros(0, dtype=int))
+    sure = np.tile([0.98, 0.01, 0.01], (50, 1))
+    with pytest.raises(ValueError, match="every row is labelled right"):
+        fit_factor(sure, np.zeros(50, dtype=int))
+    with pytest.raises(ValueError, match="ended on its bound"):
+        fit_factor(sure, np.ones(50, dtype=int))
 
 
 def set_temperature(folder: Path, value: object) -> None:
@@ -74,16 +80,50 @@ def test_classifier_divides_the_logits_by_the_manifest_temperature(model_copy: P
     assert [p.label for p in hotter] == [p.label for p in plain]
 
 
-@pytest.mark.parametrize("value", [0, -1.5, "nan", "warm"])
-def test_a_temperature_that_is_not_positive_is_rejected(model_copy: Path, value: object) -> None:
+@pytest.mark.parametrize("value", [0, -1.5, 1e-300, 1e6, float("nan"), True, "0.8", None])
+def test_a_temperature_out_of_range_or_not_a_number_is_rejected(model_copy: Path, value: object) -> None:
     set_temperature(model_copy, value)
-    with pytest.raises(ModelFolderError, match=r"temperature|invalid manifest"):
+    with pytest.raises(ModelFolderError, match=r"manifest\.json: temperature must be"):
         Classifier.load(model_copy)
 
 
+def test_a_calibration_record_that_is_not_an_object_is_rejected(model_copy: Path) -> None:
+    path = model_copy / MANIFEST_FILE
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data["calibration"] = [["fitted_on", 1]]
+    path.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(ModelFolderError, match=r"manifest\.json: calibration must be an object"):
+        Classifier.load(model_copy)
+
+
+def test_a_manifest_written_before_calibration_existed_loads_at_temperature_1(
+    model_copy: Path, tiny_model_dir: Path
+) -> None:
+    path = model_copy / MANIFEST_FILE
+    data = json.loads(path.read_text(encoding="utf-8"))
+    del data["temperature"], data["calibration"]
+    path.write_text(json.dumps(data), encoding="utf-8")
+    old = Classifier.load(model_copy)
+    assert (old.manifest.temperature, old.manifest.calibration) == (1.0, {})
+    texts = [text for _, text, _ in SENTENCES]
+    assert old.predict(texts) == Classifier.load(tiny_model_dir).predict(texts)
+
+
 @pytest.fixture
-def heldout_dataset(tmp_path: Path) -> Path:
+def heldout_dataset(tmp_path: Path, tiny_model_dir: Path) -> Path:
+    """Held-out rows on which the tiny model is right 6 times in 8: a fit with a finite temperature.
+
+    Each sentence appears 6 times with the tiny model's own label and once with each other label, so
+    the best temperature makes the model's label about 0.75 likely, whatever its random weights say.
+    """
     from datasets import Dataset, DatasetDict
+
+    predicted = Classifier.load(tiny_model_dir).predict([text for _, text, _ in SENTENCES])
+    labelled = [
+        (article, text, label)
+        for (article, text, _), prediction in zip(SENTENCES, predicted, strict=True)
+        for label in [prediction.label] * 6 + [other for other in LABELS if other != prediction.label]
+    ]
 
     def split(rows: list[tuple[str, str, str]]) -> Dataset:
         return Dataset.from_dict(
@@ -99,7 +139,9 @@ def heldout_dataset(tmp_path: Path) -> Path:
         )
 
     path = tmp_path / "dataset"
-    DatasetDict({"train": split(SENTENCES), "heldout": split(SENTENCES * 4)}).save_to_disk(str(path))
+    # A blank row gets a fixed result that no temperature touches, so the fit must leave it out.
+    heldout = [*labelled, ("h3", " \u200b ", "direct_quote")]
+    DatasetDict({"train": split(SENTENCES), "heldout": split(heldout)}).save_to_disk(str(path))
     return path
 
 
@@ -121,7 +163,8 @@ def test_cli_fits_writes_the_manifest_and_keeps_the_labels(
     assert "WARNING" in result.output  # the tiny model records no data card to check the split against
     manifest = json.loads((model_copy / MANIFEST_FILE).read_text(encoding="utf-8"))
     fitted, checked = manifest["calibration"]["sets"]
-    assert (fitted["name"], fitted["rows"]) == ("heldout (hand rows)", len(SENTENCES) * 4)
+    assert (fitted["name"], fitted["rows"]) == ("heldout (hand rows)", len(SENTENCES) * 8)
+    assert fitted["accuracy"] == 0.75
     assert (checked["name"], checked["rows"]) == ("dev gold", 12)
     assert fitted["nll_after"] <= fitted["nll_before"]
     assert manifest["temperature"] != 1.0
@@ -131,6 +174,13 @@ def test_cli_fits_writes_the_manifest_and_keeps_the_labels(
     assert [p.label for p in after] == [p.label for p in before]
     expected = rescale(np.array([p.probabilities for p in before]), manifest["temperature"])
     np.testing.assert_allclose(np.array([p.probabilities for p in after]), expected, atol=1e-6)
+
+    again = CliRunner().invoke(main, args)
+    assert again.exit_code == 0, again.output
+    refit = json.loads((model_copy / MANIFEST_FILE).read_text(encoding="utf-8"))
+    assert refit["temperature"] == pytest.approx(manifest["temperature"], rel=1e-3)
+    assert refit["calibration"]["sets"][0]["nll_before"] == pytest.approx(fitted["nll_before"], rel=1e-6)
+    assert refit["files"] == manifest["files"]
 
 
 def test_cli_without_a_built_dataset_says_so(model_copy: Path, tmp_path: Path, tiny_gold: Path) -> None:

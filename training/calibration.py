@@ -4,7 +4,8 @@ A model trained with label smoothing is never asked for a probability near 1, so
 is right (model card, Calibration). One positive number dividing the logits (temperature scaling, Guo et
 al., 2017) corrects most of that without changing a single label: the highest logit stays the highest.
 The number is fitted on the held-out split's hand rows, by the lowest negative log-likelihood, and only
-checked on the dev gold set, so the dev figures stay a test the fit never saw.
+checked on the dev gold set, so the dev figures stay a test the fit never saw. It is always fitted to
+the model's own logits (temperature 1), so fitting again gives the same number.
 """
 
 from __future__ import annotations
@@ -20,10 +21,12 @@ from scipy.optimize import minimize_scalar
 from quoteframe.classifier import softmax
 from quoteframe.labels import LABEL_TO_ID
 from quoteframe.manifest import Manifest, write_manifest
+from quoteframe.text import is_blank
 from quoteframe.training.metrics import expected_calibration_error
 
-#: The search range of the fitted factor. A factor outside it means the probabilities are broken
-#: (all one label, say), not miscalibrated, and the bound shows up in the report.
+#: The search range of the fitted factor (inside :data:`quoteframe.manifest.TEMPERATURE_RANGE`). A fit
+#: that ends on a bound means the probabilities are degenerate (a model worse than chance, say), not
+#: miscalibrated, and :func:`fit_factor` refuses it.
 FACTOR_BOUNDS = (0.05, 20.0)
 
 
@@ -50,6 +53,8 @@ def fit_factor(probabilities: np.ndarray, gold: np.ndarray) -> float:
     """
     if len(gold) == 0:
         raise ValueError("no rows to fit a temperature on")
+    if (np.asarray(probabilities).argmax(axis=1) == gold).all():
+        raise ValueError("every row is labelled right: the sharper the probabilities, the better, with no end")
     low, high = (math.log(bound) for bound in FACTOR_BOUNDS)
     result = minimize_scalar(
         lambda log_factor: negative_log_likelihood(rescale(probabilities, math.exp(log_factor)), gold),
@@ -57,6 +62,11 @@ def fit_factor(probabilities: np.ndarray, gold: np.ndarray) -> float:
         method="bounded",
         options={"xatol": 1e-4},
     )
+    if min(result.x - low, high - result.x) < 1e-2:
+        raise ValueError(
+            f"the temperature fit ended on its bound ({math.exp(result.x):.3g}; search range {FACTOR_BOUNDS}): "
+            "the probabilities are degenerate, not miscalibrated"
+        )
     return float(math.exp(result.x))
 
 
@@ -107,7 +117,7 @@ class CalibrationReport:
         lines = [f"WARNING: {warning}" for warning in self.warnings]
         lines += [
             f"temperature {self.previous_temperature:.4f} -> {self.temperature:.4f} "
-            f"(fitted on {self.sets[0].name}; the other sets are checks)",
+            f"(fitted on {self.sets[0].name}; the other sets are checks; 'before' is temperature 1)",
             "| eval set | n | accuracy | mean confidence before / after | NLL before / after | ECE before / after |",
             "|---|---|---|---|---|---|",
         ]
@@ -120,6 +130,11 @@ class CalibrationReport:
         return "\n".join(lines)
 
 
+def scorable(rows: Sequence[dict]) -> list[dict]:
+    """The rows the model runs on: a blank sentence gets a fixed result that no temperature touches."""
+    return [r for r in rows if not is_blank(r["text"])]
+
+
 def gold_ids(rows: Sequence[dict]) -> np.ndarray:
     """The label index of every row, in :data:`quoteframe.LABELS` order."""
     return np.array([LABEL_TO_ID[r["label"]] for r in rows], dtype=np.int64)
@@ -130,8 +145,8 @@ def calibrate_model(
 ) -> CalibrationReport:
     """Fit the temperature of a model folder on the held-out hand rows, check it on dev, write the manifest.
 
-    The fit starts from the folder's current temperature, so calibrating twice changes almost nothing.
-    With ``write=False`` the report is computed and the folder left as it was.
+    The "before" figures are those of the model's own probabilities (temperature 1), whatever the folder
+    held. With ``write=False`` the report is computed and the folder left as it was.
     """
     from quoteframe.classifier import Classifier
     from quoteframe.training.evaluation import classifier_system, heldout_hand_rows
@@ -140,20 +155,25 @@ def calibrate_model(
 
     classifier = Classifier.load(model_dir)
     manifest = classifier.manifest
-    heldout = heldout_hand_rows(dataset_dir)
+    heldout = scorable(heldout_hand_rows(dataset_dir))
     if not heldout:
         raise ValueError(f"{dataset_dir}: no held-out hand rows to fit on; build the dataset (quoteframe data build)")
+    dev = scorable(read_gold(gold_path))
+    if not dev:
+        raise ValueError(f"{gold_path}: no gold sentences to check the fit on")
     warnings = tuple(evaluation_warnings(manifest.training, gold_path, dataset_dir))
     system = classifier_system(classifier)
-    fit_rows = ("heldout (hand rows)", heldout)
-    check_rows = ("dev gold", read_gold(gold_path))
-    fitted = [(name, system(rows)[1], gold_ids(rows)) for name, rows in (fit_rows, check_rows)]
-    factor = fit_factor(fitted[0][1], fitted[0][2])
-    sets = tuple(measure(name, probabilities, gold, factor) for name, probabilities, gold in fitted)
-    temperature = manifest.temperature * factor
+    # Undo the folder's temperature: the fit and the "before" figures are of the model's own logits.
+    scored = [
+        (name, rescale(system(rows)[1], 1.0 / manifest.temperature), gold_ids(rows))
+        for name, rows in (("heldout (hand rows)", heldout), ("dev gold", dev))
+    ]
+    temperature = fit_factor(scored[0][1], scored[0][2])
+    sets = tuple(measure(name, probabilities, gold, temperature) for name, probabilities, gold in scored)
     record = {
         "fitted_on": f"heldout hand rows of {dataset_dir}",
         "objective": "negative log-likelihood",
+        "before": "temperature 1, the model's own probabilities",
         "batch_size": classifier.batch_size,
         "sets": [asdict(s) for s in sets],
     }

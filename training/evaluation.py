@@ -210,12 +210,15 @@ def write_report(
 
 
 def heldout_hand_rows(dataset_dir: Path | None) -> list[dict]:
-    """The hand-labelled rows of a built dataset's held-out split; none when there is no build."""
+    """The hand-labelled rows of a built dataset's held-out split; none when there is no build or no split."""
     if dataset_dir is None or not (dataset_dir / "dataset_dict.json").is_file():
         return []
     from datasets import load_from_disk
 
-    return [r for r in load_from_disk(str(dataset_dir))["heldout"] if r["label_quality"] == "hand"]
+    splits = load_from_disk(str(dataset_dir))
+    if "heldout" not in splits:
+        return []
+    return [r for r in splits["heldout"] if r["label_quality"] == "hand"]
 
 
 def evaluate_model(
