@@ -17,12 +17,13 @@ from pathlib import Path
 
 import numpy as np
 from scipy.optimize import minimize_scalar
+from sklearn.metrics import log_loss
 
 from quoteframe.classifier import softmax
-from quoteframe.labels import LABEL_TO_ID
+from quoteframe.labels import LABELS
 from quoteframe.manifest import Manifest, write_manifest
 from quoteframe.text import is_blank
-from quoteframe.training.metrics import expected_calibration_error
+from quoteframe.training.metrics import expected_calibration_error, label_ids
 
 #: The search range of the fitted factor (inside :data:`quoteframe.manifest.TEMPERATURE_RANGE`). A fit
 #: that ends on a bound means the probabilities are degenerate (a model worse than chance, say), not
@@ -41,9 +42,11 @@ def rescale(probabilities: np.ndarray, factor: float) -> np.ndarray:
 
 
 def negative_log_likelihood(probabilities: np.ndarray, gold: np.ndarray) -> float:
-    """Mean negative log-probability of the gold label: the quantity the temperature is fitted to lower."""
-    picked = np.asarray(probabilities, dtype=np.float64)[np.arange(len(gold)), gold]
-    return float(-np.log(np.clip(picked, 1e-300, 1.0)).mean())
+    """Mean negative log-probability of the gold label: the quantity the temperature is fitted to lower.
+
+    ``labels`` is given so that a set without one of the labels is still read as three columns.
+    """
+    return float(log_loss(gold, probabilities, labels=range(len(LABELS))))
 
 
 def fit_factor(probabilities: np.ndarray, gold: np.ndarray) -> float:
@@ -135,11 +138,6 @@ def scorable(rows: Sequence[dict]) -> list[dict]:
     return [r for r in rows if not is_blank(r["text"])]
 
 
-def gold_ids(rows: Sequence[dict]) -> np.ndarray:
-    """The label index of every row, in :data:`quoteframe.LABELS` order."""
-    return np.array([LABEL_TO_ID[r["label"]] for r in rows], dtype=np.int64)
-
-
 def calibrate_model(
     model_dir: Path | None, dataset_dir: Path, gold_path: Path, write: bool = True
 ) -> CalibrationReport:
@@ -165,7 +163,7 @@ def calibrate_model(
     system = classifier_system(classifier)
     # Undo the folder's temperature: the fit and the "before" figures are of the model's own logits.
     scored = [
-        (name, rescale(system(rows)[1], 1.0 / manifest.temperature), gold_ids(rows))
+        (name, rescale(system(rows)[1], 1.0 / manifest.temperature), label_ids([r["label"] for r in rows]))
         for name, rows in (("heldout (hand rows)", heldout), ("dev gold", dev))
     ]
     temperature = fit_factor(scored[0][1], scored[0][2])

@@ -179,7 +179,8 @@ def _units(groups: Sequence[str] | None, n: int) -> int:
     return len(set(groups)) if groups is not None else n
 
 
-def _label_ids(labels: Sequence[str]) -> np.ndarray:
+def label_ids(labels: Sequence[str]) -> np.ndarray:
+    """Each label's index in :data:`quoteframe.LABELS`, the column order of every probability array."""
     order = list(LABELS)
     return np.array([order.index(label) for label in labels])
 
@@ -194,7 +195,7 @@ def bootstrap_interval(
     """Macro-F1 with a 95% bootstrap interval, resampling whole ``groups`` (article ids) when given."""
     if len(gold) != len(predicted):
         raise ValueError(f"{len(gold)} gold labels but {len(predicted)} predictions")
-    gold_ids, predicted_ids = _label_ids(gold), _label_ids(predicted)
+    gold_ids, predicted_ids = label_ids(gold), label_ids(predicted)
     scores = [
         macro_f1(gold_ids[rows], predicted_ids[rows]) for rows in resampled_rows(groups, len(gold_ids), resamples, seed)
     ]
@@ -223,7 +224,7 @@ def paired_bootstrap(
     """
     if not len(gold) == len(predicted_a) == len(predicted_b):
         raise ValueError(f"{len(gold)} gold labels, {len(predicted_a)} and {len(predicted_b)} predictions")
-    gold_ids, a_ids, b_ids = _label_ids(gold), _label_ids(predicted_a), _label_ids(predicted_b)
+    gold_ids, a_ids, b_ids = label_ids(gold), label_ids(predicted_a), label_ids(predicted_b)
     score_a, score_b = macro_f1(gold_ids, a_ids), macro_f1(gold_ids, b_ids)
     differences = np.array(
         [
