@@ -23,6 +23,8 @@ from quoteframe.sentences import Sentence, quote_context, split_error, split_sen
 
 _QUOTE_MARK = re.compile(r"[\"“”«»„‘]|''|``|(?<![\w'])'(?=[A-Za-z])")
 _SENTENCE_END = re.compile(r"[.!?…][\"'”’»)\]]*$")
+# A quotation's closing marks that pysbd left at the start of the next sentence (``" Then he left.``).
+_STRAY_CLOSE = re.compile(r"^[\"'”’»]+\s")
 EXAMPLES_PER_KIND = 3
 
 
@@ -81,6 +83,9 @@ def _classify_miss(text: str, gold: list[str], spans: list, k: int, ours: list[S
     if span is None:
         return "gold sentence not found in the text", False
     start, end = span
+    stray = "gold put a quotation's closing mark at the start of the next sentence"
+    if (k and _STRAY_CLOSE.match(gold[k])) or (k + 1 < len(gold) and _STRAY_CLOSE.match(gold[k + 1])):
+        return stray, True
     overlapping = [s for s in ours if s.start < end and s.end > start]
     if len(overlapping) == 1 and overlapping[0].start <= start and overlapping[0].end >= end:
         # We kept together what the gold split: name the boundary we removed.

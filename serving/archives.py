@@ -55,6 +55,8 @@ REREAD_NOTE = "; the lines after its first line are read again as rows"
 CSV_FIELD_LIMIT = 2**24
 #: Added to the csv module's complaint about text after a closing quote, the usual sign of backslash escapes.
 ESCAPE_HINT = " (a quotation mark inside a quoted field must be doubled; backslash escapes are not read)"
+#: Characters of a parser's message an error row quotes (warcio quotes a broken record's whole first line).
+MESSAGE_CHARS = 80
 #: Errors a reader turns into one error record where the file stops being readable.
 READ_ERRORS = (OSError, EOFError, zlib.error, csv.Error, ValueError)
 
@@ -168,6 +170,22 @@ def detect_format(path: Path) -> str | None:
     return SUFFIX_FORMATS.get(suffixes[-1]) if suffixes else None
 
 
+def _readable_format(path: Path) -> str | None:
+    """The archive format of ``path`` as :func:`detect_format` says, refusing a gzipped Parquet file.
+
+    Parquet is read by seeking to its footer and its row groups, which a gzip stream cannot do, and it
+    compresses its pages itself, so the ``.gz`` only gets in the way. Refused before any scoring starts,
+    rather than becoming an error row that reads like a broken file.
+    """
+    fmt = detect_format(path)
+    if fmt == "parquet" and path.suffix.lower() == ".gz":
+        raise ArchiveError(
+            f"{path}: a gzipped Parquet file cannot be read (Parquet compresses inside the file and is read "
+            "by seeking, which gzip does not allow); gunzip it first so that it ends in .parquet"
+        )
+    return fmt
+
+
 def resolve_inputs(paths: list[Path]) -> list[InputFile]:
     """Expand the command-line paths into archive files, in a fixed order.
 
@@ -191,12 +209,13 @@ def resolve_inputs(paths: list[Path]) -> list[InputFile]:
             if not found:
                 raise ArchiveError(f"{path}: folder holds no archive file ({', '.join(SUFFIX_FORMATS)})")
             for file in found:
-                add(file, detect_format(file) or "")
+                add(file, _readable_format(file) or "")
             continue
-        fmt = detect_format(path)
+        fmt = _readable_format(path)
         if fmt is None:
             raise ArchiveError(
-                f"{path}: unknown archive format; expected one of {', '.join(SUFFIX_FORMATS)} (optionally .gz)"
+                f"{path}: unknown archive format; expected one of {', '.join(SUFFIX_FORMATS)} "
+                "(optionally .gz, except .parquet)"
             )
         add(path, fmt)
     return files
@@ -226,14 +245,34 @@ def _names(columns: Sequence[str], shown: int = 12) -> str:
     return ", ".join(repr(name) for name in columns[:shown]) + more
 
 
+def _quoted(text: str) -> str:
+    """A parser's message for an error row: as it is when short and printable, else the repr of its start.
+
+    warcio quotes the whole first line of a broken record, raw bytes and all, and pyarrow's messages
+    may hold control characters; an error row names the problem, it does not carry the file's bytes.
+    """
+    text = " ".join(text.split())
+    if len(text) <= MESSAGE_CHARS and text.isprintable():
+        return text
+    more = f" and {len(text) - MESSAGE_CHARS} more characters" if len(text) > MESSAGE_CHARS else ""
+    return repr(text[:MESSAGE_CHARS]) + more
+
+
 def _first_present(mapping: Mapping[str, Any], names: tuple[str, ...]) -> str | None:
     return next((name for name in names if mapping.get(name) is not None), None)
 
 
-def _record_id(given_id: Any, location: Location) -> str:
-    """The record's own id as text (undecodable bytes and unpaired surrogates escaped), else ``file:position``."""
+def _record_id(given_id: Any, location: Location, escaped_bytes: bool = False) -> str:
+    """The record's own id as text (undecodable bytes and unpaired surrogates escaped), else ``file:position``.
+
+    With ``escaped_bytes`` the surrogates of a string stand for the bytes they were read from (CSV), which
+    are escaped as the bytes of any other format are (``\\xff``), so the same id reads the same whatever file
+    it came from.
+    """
     if given_id is None or given_id == "" or given_id == b"":
         return str(location)
+    if escaped_bytes and isinstance(given_id, str):
+        given_id = given_id.encode("utf-8", errors="surrogateescape")
     if isinstance(given_id, bytes):
         return given_id.decode("utf-8", errors="backslashreplace")
     text = str(given_id)
@@ -243,17 +282,25 @@ def _record_id(given_id: Any, location: Location) -> str:
 
 
 def _article(
-    location: Location, text: Any, given_id: Any, text_field: str | None, escaped_bytes: bool = False
+    location: Location,
+    text: Any,
+    given_id: Any,
+    text_field: str | None,
+    escaped_bytes: bool = False,
+    names: Sequence[str] | None = None,
 ) -> Record:
     """Check the text of a record and build its article; the id falls back to ``file:position``.
 
     ``escaped_bytes`` says that unpaired surrogates stand for undecodable bytes kept while reading (CSV),
-    not for a string's own bad escapes (JSON), so the error names them as invalid UTF-8.
+    not for a string's own bad escapes (JSON), so the error names them as invalid UTF-8. ``names`` are the
+    record's own field names, listed when it has no text: a record whose fields differ from record to
+    record (JSONL) shows there which ``--text-field`` it needs.
     """
-    article_id = _record_id(given_id, location)
+    article_id = _record_id(given_id, location, escaped_bytes)
     if text is None:
         wanted = text_field or ", ".join(DEFAULT_TEXT_FIELDS)
-        return RecordError(location, f"no text: field missing or null ({wanted})", article_id)
+        listed = "" if names is None else f"; its fields are {_names(names)}"
+        return RecordError(location, f"no text: field missing or null ({wanted}){listed}", article_id)
     if isinstance(text, bytes):
         try:
             text = text.decode("utf-8")
@@ -278,12 +325,13 @@ def _mapping_article(
     text_field = _first_present(record, fields.text_candidates())
     given_id = record[id_field] if id_field else None
     text = record[text_field] if text_field else None
-    return _article(location, text, given_id, fields.text or text_field, escaped_bytes)
+    return _article(location, text, given_id, fields.text or text_field, escaped_bytes, list(record))
 
 
 def _parse_jsonl_line(raw: bytes, location: Location, fields: Fields) -> Record:
+    """Parse one line without its line ending: parsed with it, a line cut short fails past its end, on "line 2"."""
     try:
-        line = raw.decode("utf-8")
+        line = raw.rstrip(b"\r\n").decode("utf-8")
     except UnicodeDecodeError as exc:
         return RecordError(location, f"invalid UTF-8 at byte {exc.start} of the line")
     try:
@@ -315,10 +363,23 @@ def _read_jsonl(source: InputFile, fields: Fields) -> Iterator[Pending]:
 
 def _csv_article(row: list[str], header: list[str], location: Location, fields: Fields) -> Record:
     if len(row) != len(header):
-        return RecordError(location, f"row has {len(row)} columns, header has {len(header)}")
+        return RecordError(
+            location, f"row has {len(row)} columns, header has {len(header)}", _csv_id(row, header, location, fields)
+        )
     # Undecodable bytes are kept as surrogates while reading. In the text column they spoil the article;
     # in any other they only change how the id is written (escaped, as for every format).
     return _mapping_article(dict(zip(header, row, strict=True)), location, fields, escaped_bytes=True)
+
+
+def _csv_id(row: list[str], header: list[str], location: Location, fields: Fields) -> str | None:
+    """The id of a row of the wrong width, read at the id column's position when the row reaches it.
+
+    A row with a column too many or too few is most often one with an unquoted comma in its text, after
+    the id: the id names the article to fix.
+    """
+    id_field = next((name for name in fields.id_candidates() if name in header), None)
+    at = header.index(id_field) if id_field else len(row)
+    return _record_id(row[at], location, escaped_bytes=True) if at < len(row) else None
 
 
 class _RowLines:
@@ -369,7 +430,18 @@ def _csv_problem(exc: csv.Error, lines: _RowLines) -> str:
     lines.row = []
     if lines_read > 1:
         return f"{exc} (the row ran over {lines_read} lines)"
+    return _with_hint(exc)
+
+
+def _with_hint(exc: csv.Error) -> str:
+    """The csv module's complaint, with the likely cause when it is text after a closing quote."""
     return f"{exc}{ESCAPE_HINT}" if "expected after" in str(exc) else str(exc)
+
+
+def _csv_header_problem(exc: csv.Error) -> str:
+    """Say what is wrong with a header the csv module cannot read: without it no row can be read."""
+    problem = UNCLOSED_QUOTE if str(exc) == "unexpected end of data" else _with_hint(exc)
+    return f"unreadable CSV header, so no row of the file can be read: {problem}"
 
 
 def _read_csv(source: InputFile, fields: Fields) -> Iterator[Pending]:
@@ -389,7 +461,11 @@ def _read_csv(source: InputFile, fields: Fields) -> Iterator[Pending]:
         with _open_binary(source.path) as raw:
             lines = _RowLines(io.TextIOWrapper(raw, encoding="utf-8-sig", errors="surrogateescape", newline=""))
             reader = csv.reader(lines, strict=True)
-            header = next(reader, None)
+            try:
+                header = next(reader, None)
+            except csv.Error as exc:
+                yield RecordError(Location(source.name, "file", None), _csv_header_problem(exc))
+                return
             if header is None and lines.failure is not None:
                 raise lines.failure
             if header is None:
@@ -426,16 +502,16 @@ def _read_csv(source: InputFile, fields: Fields) -> Iterator[Pending]:
 
 
 def _read_parquet(source: InputFile, fields: Fields) -> Iterator[Pending]:
-    """One record per row, read a bounded batch of the two needed columns at a time.
+    """One record per row, read row group by row group, a bounded batch of the two needed columns at a time.
 
     Text columns (string, large, view or dictionary-encoded) are read as bytes and decoded row by
     row, so that one cell of invalid UTF-8 (which some writers let through) is one error row, not the
-    end of the file.
+    end of the file. Row groups are read apart for the same reason: each is compressed on its own, so
+    one that is corrupt costs its own rows, and those of the groups after it are still read.
     """
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    row_no = 0
     try:
         parquet = pq.ParquetFile(source.path)
     except (*READ_ERRORS, pa.ArrowException) as exc:
@@ -453,15 +529,36 @@ def _read_parquet(source: InputFile, fields: Fields) -> Iterator[Pending]:
             return
         id_field = next((name for name in fields.id_candidates() if name in names), None)
         columns = [text_field] if id_field is None else [text_field, id_field]
-        for batch in parquet.iter_batches(batch_size=PARQUET_BATCH_ROWS, columns=columns):
+        sizes = [parquet.metadata.row_group(group).num_rows for group in range(parquet.num_row_groups)]
+    except (*READ_ERRORS, pa.ArrowException) as exc:
+        yield RecordError(Location(source.name, "file", None), f"Parquet file unreadable: {_quoted(str(exc))}")
+        return
+    first = 1
+    for group, size in enumerate(sizes):
+        yield from _parquet_row_group(parquet, group, range(first, first + size), columns, source.name)
+        first += size
+
+
+def _parquet_row_group(parquet: Any, group: int, rows: range, columns: list[str], name: str) -> Iterator[Pending]:
+    """The records of one row group (``rows``: their numbers in the file); what cannot be read is one error row.
+
+    A page that fails partway through the group leaves the rows before it read, and the error row at the
+    first row not read names the rows lost with it.
+    """
+    import pyarrow as pa
+
+    row_no = rows.start - 1
+    try:
+        for batch in parquet.iter_batches(batch_size=PARQUET_BATCH_ROWS, row_groups=[group], columns=columns):
             texts = _as_bytes(batch.column(0)).to_pylist()
-            ids = _as_bytes(batch.column(1)).to_pylist() if id_field else [None] * len(texts)
+            ids = _as_bytes(batch.column(1)).to_pylist() if len(columns) > 1 else [None] * len(texts)
             for text, given_id in zip(texts, ids, strict=True):
                 row_no += 1
-                location = Location(source.name, "row", row_no)
-                yield Deferred(location, partial(_article, location, text, given_id, text_field))
+                location = Location(name, "row", row_no)
+                yield Deferred(location, partial(_article, location, text, given_id, columns[0]))
     except (*READ_ERRORS, pa.ArrowException) as exc:
-        yield RecordError(Location(source.name, "row", row_no + 1), f"file unreadable from here on: {exc}")
+        lost = f"rows {row_no + 1}-{rows.stop - 1} (row group {group + 1})"
+        yield RecordError(Location(name, "row", row_no + 1), f"{lost} unreadable: {_quoted(str(exc))}")
 
 
 def _as_bytes(column: Any) -> Any:
@@ -489,8 +586,15 @@ def _txt_article(source: InputFile) -> Record:
             data = handle.read()
     except READ_ERRORS as exc:
         return RecordError(location, f"file unreadable: {exc}", source.name)
-    # Without its byte-order mark, as ``quoteframe classify`` reads a file, so offsets agree.
-    return _article(location, data.removeprefix(codecs.BOM_UTF8), source.name, None)
+    # Without its byte-order mark, as ``quoteframe classify`` reads a file, so offsets agree; a bad byte is
+    # still named by its offset in the file, where a hex editor finds it.
+    body = data.removeprefix(codecs.BOM_UTF8)
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        at = len(data) - len(body) + exc.start
+        return RecordError(location, f"invalid UTF-8 in text at byte {at} of the file", source.name)
+    return _article(location, text, source.name, None)
 
 
 def _read_txt(source: InputFile, _fields: Fields) -> Iterator[Pending]:
@@ -499,7 +603,7 @@ def _read_txt(source: InputFile, _fields: Fields) -> Iterator[Pending]:
     yield Deferred(location, partial(_txt_article, source), source.name)
 
 
-def _warc_article(body: bytes, location: Location, given_id: str | None, status: str | None) -> Record:
+def _warc_article(body: bytes, location: Location, given_id: str | None) -> Record:
     """Extract the article text of one HTML page with trafilatura (which also detects the charset)."""
     import trafilatura
 
@@ -509,8 +613,7 @@ def _warc_article(body: bytes, location: Location, given_id: str | None, status:
     except (ValueError, TypeError, UnicodeError) as exc:
         return RecordError(location, f"HTML could not be parsed: {exc}", article_id)
     if not text or is_blank(text):
-        detail = f" (HTTP {status})" if status and not status.startswith("2") else ""
-        return RecordError(location, f"no article text in HTML page{detail}", article_id)
+        return RecordError(location, "no article text in HTML page", article_id)
     # trafilatura puts one paragraph per line; the sentence splitter starts a paragraph at a blank line.
     return Article(location, article_id, "\n\n".join(line for line in text.splitlines() if line.strip()))
 
@@ -522,13 +625,15 @@ def _is_html(content_type: str | None) -> bool:
 def _read_warc(source: InputFile, fields: Fields) -> Iterator[Pending]:
     """One record per HTML ``response`` or ``resource`` record; requests, metadata and non-HTML are not articles.
 
-    A file cut off in transfer must not pass for a shorter one: warcio hands over an uncompressed record
-    that ends early as if it were whole, and stops without a word at a gzip member that ends early. So a
-    record whose content is shorter than its ``Content-Length`` is an error, and so are bytes left after
-    the last whole record; so is a record followed by bytes where its ``Content-Length`` says it ends (a
-    length too short, which warcio would pass on as a page cut short). A broken record costs only
-    itself: reading goes on at the next place a record starts (the next gzip member, or the next
-    ``WARC/1.`` line), so one bad record in a crawl of thousands does not lose the rest of the file.
+    An HTML response with an HTTP status other than 2xx (a redirect, an error page) is an error row, not an
+    article. A file cut off in transfer must not pass for a shorter one: warcio hands over an uncompressed
+    record that ends early as if it were whole, and stops without a word at a gzip member that ends early.
+    So a record of any kind whose header is cut or whose content is shorter than its ``Content-Length`` is
+    an error, and so are bytes left after the last whole record; so is a page followed by bytes where its
+    ``Content-Length`` says it ends (a length too short, which warcio would pass on as a page cut short).
+    A broken record costs only itself: reading goes on at the next place a record starts (the next gzip
+    member, or the next ``WARC/1.`` line), so one bad record in a crawl of thousands does not lose the rest
+    of the file.
     """
     try:
         with source.path.open("rb") as handle:
@@ -569,18 +674,7 @@ def _warc_records_from(
                 yield _unless_overlong(held, records.err_count > counted)
                 held = None
             counted = records.err_count
-            if record.rec_type not in ("response", "resource"):
-                continue
-            headers = record.http_headers
-            content_type = (headers or record.rec_headers).get_header("Content-Type")
-            if not _is_html(content_type):
-                continue
-            body = record.content_stream().read()
-            # The offset is known once the record is read to its end.
-            location = Location(source.name, "offset", records.get_record_offset())
-            id_names = fields.id_candidates(DEFAULT_WARC_ID_HEADERS)
-            given_id = next(filter(None, (record.rec_headers.get_header(name) for name in id_names)), None)
-            held = _warc_page(record, body, location, given_id)
+            held = _warc_entry(record, records, source.name, fields)
         if held is not None:
             yield _unless_overlong(held, records.err_count > counted)
             held = None
@@ -593,25 +687,62 @@ def _warc_records_from(
             Location(source.name, "offset", end), "WARC cut off: the bytes from this offset hold no whole record"
         )
         return _next_record_start(handle, end + 1, gzipped)
-    except (*READ_ERRORS, ArchiveLoadFailed) as exc:
+    except (ImportError, MemoryError):
+        raise  # not a broken record: as in Deferred.record, the run stops and a resume meets the same record
+    except Exception as exc:
+        # warcio fails on broken records in ways of its own (a record without WARC-Target-URI raises an
+        # AttributeError); each must cost that record only, not the rest of the file, on this run and every resume.
         # The iterator's offset is where the record it failed on starts (the end of the last one it read).
         broken = records.offset
         page = None if held is None else _unless_overlong(held, records.err_count > counted)
         if page is not None:
             yield page
         if not isinstance(page, RecordError):
-            yield RecordError(Location(source.name, "offset", broken), f"WARC unreadable at this offset: {exc}")
+            reason = str(exc) if isinstance(exc, (*READ_ERRORS, ArchiveLoadFailed)) else repr(exc)
+            yield RecordError(
+                Location(source.name, "offset", broken), f"WARC unreadable at this offset: {_quoted(reason)}"
+            )
         return _next_record_start(handle, broken + 1, gzipped)
 
 
-def _warc_page(record: Any, body: bytes, location: Location, given_id: str | None) -> Pending:
-    """The page of an HTML record read to its end, or the error row of a record cut off or changed."""
-    article_id = given_id or str(location)
+def _warc_entry(record: Any, records: Any, name: str, fields: Fields) -> Pending | None:
+    """The page or the error row of one WARC record read to its end; ``None`` for a whole record that is no page.
+
+    Every record is checked for a cut, whatever it holds: a cut-off image or PDF loses the rest of the file
+    as a cut-off page does, and only the record shows it.
+    """
+    content_type = (record.http_headers or record.rec_headers).get_header("Content-Type")
+    is_page = record.rec_type in ("response", "resource") and _is_html(content_type)
+    body = record.content_stream().read() if is_page else b""
+    # The offset is known once the record is read to its end, which warcio does in bounded blocks.
+    location = Location(name, "offset", records.get_record_offset())
+    id_names = fields.id_candidates(DEFAULT_WARC_ID_HEADERS)
+    given_id = next(filter(None, (record.rec_headers.get_header(header) for header in id_names)), None)
+    cut = _warc_cut(record)
+    if cut is not None:
+        return RecordError(location, cut, given_id or str(location))
+    return _warc_page(record, body, location, given_id) if is_page else None
+
+
+def _warc_cut(record: Any) -> str | None:
+    """What shows that a record read to its end was cut off, or ``None``.
+
+    A record cut inside its header lacks the headers every WARC record has, or has a ``Content-Length``
+    cut to nothing, which warcio takes for 0; one cut after its header is shorter than its length.
+    """
+    kind, length = record.rec_type, record.rec_headers.get_header("Content-Length")
+    if record.format == "warc" and not (kind and length and length.strip().isdecimal()):
+        headers = _quoted(f"WARC-Type {kind!r}, Content-Length {length!r}")
+        return f"WARC record header cut off or invalid ({headers})"
     missing = getattr(record.raw_stream, "limit", 0)  # bytes of Content-Length never read
     if missing:
-        return RecordError(
-            location, f"WARC record cut off: {missing} of its {record.length} bytes are missing", article_id
-        )
+        return f"WARC record cut off: {missing} of its {record.length} bytes are missing"
+    return None
+
+
+def _warc_page(record: Any, body: bytes, location: Location, given_id: str | None) -> Pending:
+    """The page of a whole HTML record, or the error row of a record changed or not an article page."""
+    article_id = given_id or str(location)
     if record.digest_checker.problems:
         problems = "; ".join(record.digest_checker.problems)
         return RecordError(
@@ -619,8 +750,12 @@ def _warc_page(record: Any, body: bytes, location: Location, given_id: str | Non
             f"WARC record does not match its digest, so its Content-Length is wrong or its bytes changed ({problems})",
             article_id,
         )
+    # A redirect, a "not found" or a server error page holds the site's boilerplate, not the article the URI
+    # names: scored, it would pass for one.
     status = record.http_headers.get_statuscode() if record.http_headers else None
-    return Deferred(location, partial(_warc_article, body, location, given_id, status), article_id)
+    if status and not status.startswith("2"):
+        return RecordError(location, f"HTTP {_quoted(status)} response, not an article page", article_id)
+    return Deferred(location, partial(_warc_article, body, location, given_id), article_id)
 
 
 def _unless_overlong(page: Pending, overlong: bool) -> Pending:

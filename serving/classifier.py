@@ -8,7 +8,7 @@ configured once at load and only read afterwards.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import numpy as np
@@ -17,10 +17,17 @@ from quoteframe.batching import length_batches, pad_batch
 from quoteframe.encoding import PairEncoder
 from quoteframe.inputs import model_pair
 from quoteframe.labels import LABELS
-from quoteframe.manifest import MODEL_FILE, TOKENIZER_FILE, Manifest, default_model_dir, load_manifest
+from quoteframe.manifest import (
+    MODEL_FILE,
+    TOKENIZER_FILE,
+    Manifest,
+    ModelFolderError,
+    default_model_dir,
+    load_manifest,
+)
 from quoteframe.results import EMPTY_PREDICTION, FLAG_TRUNCATED, Prediction, SentenceResult
 from quoteframe.runner import BatchRunner
-from quoteframe.text import is_blank, unpaired_surrogate
+from quoteframe.text import unpaired_surrogate
 
 #: Pairs per model call. Batches are length-sorted, so padding costs little at any size; past that, a
 #: smaller batch keeps each layer's activations in its core's cache: on a 2-core Xeon, 32 ran 11% faster
@@ -29,6 +36,41 @@ from quoteframe.text import is_blank, unpaired_surrogate
 #: at the size the shipped model's export gates and evaluation were measured at: dynamic int8 picks its
 #: activation scales per batch, so the batch size moves a few labels.
 DEFAULT_BATCH_SIZE = 32
+
+
+def _items(name: str, values: Iterable) -> list:
+    """A per-sentence argument as a list, refusing the containers whose iteration is not their items.
+
+    A string iterates over characters, a mapping or a pandas ``DataFrame`` over its keys or column
+    names: each would be labelled silently as if it were a list of sentences.
+    """
+    if isinstance(values, (str, bytes, bytearray)):
+        raise TypeError(f"{name} must be a sequence with one item per sentence, not a single {type(values).__name__}")
+    if isinstance(values, Mapping) or hasattr(values, "columns"):
+        raise TypeError(
+            f"{name} must be a sequence with one item per sentence, not a {type(values).__name__} "
+            "(pass one column, e.g. df['text'])"
+        )
+    return list(values)
+
+
+def _flag(position: int, value: object) -> bool:
+    """One ``inside_quote`` item as a bool.
+
+    A bool, or 0 or 1 (a column of flags stored as integers), is taken; anything else is refused: a
+    string ``"False"`` or a missing value (NaN) would read as true and turn the sentence into a quote.
+    """
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)) and value in (0, 1):
+        return bool(value)
+    raise TypeError(f"inside_quote {position} (by position) is {type(value).__name__}, not a bool: {value!r:.60}")
+
+
+def _check_count(name: str, value: object) -> None:
+    """Refuse a batch size or thread count that is not a whole number of at least 1 (``2.5``, ``True``, ``0``)."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be a whole number of at least 1, got {value!r}")
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -49,8 +91,7 @@ class Classifier:
         model_dir: Path,
         batch_size: int = DEFAULT_BATCH_SIZE,
     ) -> None:
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        _check_count("batch_size", batch_size)
         self.runner = runner
         self.encoder = encoder
         self.manifest = manifest
@@ -72,10 +113,21 @@ class Classifier:
         at once, each on one core (default: every core this process may use; see
         :mod:`quoteframe.runner`).
         """
-        model_dir = Path(path) if path is not None else default_model_dir()
+        model_dir = Path(path).expanduser() if path is not None else default_model_dir()
         manifest = load_manifest(model_dir)
-        encoder = PairEncoder.from_file(model_dir / TOKENIZER_FILE, manifest.max_length)
-        return cls(BatchRunner(model_dir / MODEL_FILE, threads), encoder, manifest, model_dir, batch_size)
+        # The files match the manifest's sha256, so a failure here is a bad export, not a mixed folder;
+        # the libraries' own messages name neither the file nor the folder.
+        try:
+            encoder = PairEncoder.from_file(model_dir / TOKENIZER_FILE, manifest.max_length)
+        except Exception as exc:
+            raise ModelFolderError(f"{model_dir / TOKENIZER_FILE}: not a readable tokenizer ({exc})") from exc
+        if threads is not None:
+            _check_count("threads", threads)
+        try:
+            runner = BatchRunner(model_dir / MODEL_FILE, threads)
+        except Exception as exc:
+            raise ModelFolderError(f"{model_dir / MODEL_FILE}: onnxruntime cannot load it ({exc})") from exc
+        return cls(runner, encoder, manifest, model_dir, batch_size)
 
     @property
     def max_length(self) -> int:
@@ -92,20 +144,22 @@ class Classifier:
 
         ``context[i]`` is the sentence before ``sentences[i]`` (empty for none) and ``inside_quote[i]``
         says whether a quotation opened earlier is still open when it starts; both are optional.
-        An empty sentence, or one of whitespace and invisible characters only (zero-width spaces, say),
-        gets :data:`quoteframe.results.EMPTY_PREDICTION` without running the model; a sentence longer
-        than the model's ``max_length`` tokens is cut and flagged ``truncated``. A string that is not
-        valid Unicode (an unpaired surrogate) raises ``ValueError`` naming it, and an item that is not a
-        string (``None``, a pandas ``NaN``) raises ``TypeError`` naming it.
+        A sentence that gives the tokenizer nothing to read (empty, whitespace, or only characters it
+        drops: zero-width spaces, control characters, a lone combining mark) gets
+        :data:`quoteframe.results.EMPTY_PREDICTION` without running the model; a sentence of more
+        tokens than ``max_length`` leaves beside the three special tokens is cut and flagged
+        ``truncated``. A string that is not valid Unicode (an unpaired surrogate) raises ``ValueError``
+        naming it; an item that is not a string (``None``, a pandas ``NaN``), an ``inside_quote`` item
+        that is not a bool, and a single string, mapping or ``DataFrame`` in place of a sequence raise
+        ``TypeError``.
 
         Any iterable works, a generator or a pandas ``Series`` among them: items are taken in iteration
         order, never looked up by index label, so a filtered or sorted ``Series`` keeps its order.
         """
-        if isinstance(sentences, str):
-            raise TypeError("predict takes a sequence of sentences, not a single string")
-        sentences = list(sentences)
-        context = None if context is None else list(context)
-        inside_quote = None if inside_quote is None else list(inside_quote)
+        sentences = _items("sentences", sentences)
+        context = None if context is None else _items("context", context)
+        if inside_quote is not None:
+            inside_quote = [_flag(i, value) for i, value in enumerate(_items("inside_quote", inside_quote))]
         count = len(sentences)
         for name, values in (("context", context), ("inside_quote", inside_quote)):
             if values is not None and len(values) != count:
@@ -113,26 +167,28 @@ class Classifier:
         for name, texts in (("sentence", sentences), ("context", () if context is None else context)):
             for i, text in enumerate(texts):
                 if not isinstance(text, str):
-                    raise TypeError(f"{name} {i} is {type(text).__name__}, not a string: {text!r:.60}")
+                    raise TypeError(f"{name} {i} (by position) is {type(text).__name__}, not a string: {text!r:.60}")
                 if (bad := unpaired_surrogate(text)) is not None:
-                    raise ValueError(f"{name} {i} is not valid Unicode: an unpaired surrogate at character {bad}")
+                    raise ValueError(
+                        f"{name} {i} (by position) is not valid Unicode: an unpaired surrogate at character {bad}"
+                    )
         results: list[Prediction] = [EMPTY_PREDICTION] * count
-        todo = [i for i, sentence in enumerate(sentences) if not is_blank(sentence)]
         pairs = [
             model_pair(
-                sentences[i],
+                sentence,
                 context[i] if context is not None else "",
-                bool(inside_quote[i]) if inside_quote is not None else False,
+                inside_quote[i] if inside_quote is not None else False,
                 self.manifest.context,
             )
-            for i in todo
+            for i, sentence in enumerate(sentences)
         ]
         encoded = self.encoder.encode(pairs)
-        batches = length_batches([len(pair.ids) for pair in encoded], self.batch_size)
-        batch_logits = self.runner.map(lambda batch: pad_batch([encoded[j] for j in batch]), batches)
+        todo = [i for i, pair in enumerate(encoded) if not pair.empty]
+        batches = length_batches([len(encoded[i].ids) for i in todo], self.batch_size)
+        batch_logits = self.runner.map(lambda batch: pad_batch([encoded[todo[j]] for j in batch]), batches)
         for batch, logits in zip(batches, batch_logits, strict=True):
             for j, row in zip(batch, softmax(logits / self.manifest.temperature), strict=True):
-                flags = (FLAG_TRUNCATED,) if encoded[j].truncated else ()
+                flags = (FLAG_TRUNCATED,) if encoded[todo[j]].truncated else ()
                 results[todo[j]] = Prediction(
                     label=LABELS[int(row.argmax())], probabilities=tuple(row.tolist()), flags=flags
                 )
@@ -153,11 +209,23 @@ class Classifier:
         return np.array([p.probabilities for p in predictions], dtype=np.float64).reshape(-1, len(LABELS))
 
     def classify_article(self, text: str) -> list[SentenceResult]:
-        """Split an article into sentences and label each, with its quotation state and previous sentence as context."""
+        """Split an article into sentences and label each in its context.
+
+        The splitter gives each sentence its quotation state and previous sentence; the model reads
+        what its manifest's ``context`` names. An article with no sentence (empty, whitespace) gives an
+        empty list. A non-string raises ``TypeError`` and an unpaired surrogate ``ValueError``, both
+        saying where in the article.
+        """
         # Imported here: the splitter loads pysbd, which only whole-article callers need.
         from quoteframe.sentences import split_sentences
 
+        if not isinstance(text, str):
+            raise TypeError(f"classify_article takes the article as a string, got {type(text).__name__}: {text!r:.60}")
+        if (bad := unpaired_surrogate(text)) is not None:
+            raise ValueError(f"the article is not valid Unicode: an unpaired surrogate at character {bad}")
         sentences = split_sentences(text)
+        if not sentences:
+            return []
         previous = ["", *(sentence.text for sentence in sentences[:-1])]
         predictions = self.predict(
             [sentence.text for sentence in sentences],

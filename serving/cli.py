@@ -46,12 +46,16 @@ def dataset_option(help_text: str) -> Callable[[F], F]:
     )
 
 
-def corpora_root_option(help_text: str, flag: str = "--corpora-root") -> Callable[[F], F]:
-    """The folder holding the public corpora (``--corpora-root``; ``evaluate`` calls it ``--corpora``)."""
+def corpora_root_option(help_text: str, flag: str = "--corpora-root", exists: bool = False) -> Callable[[F], F]:
+    """The folder holding the public corpora (``--corpora-root``; ``evaluate`` calls it ``--corpora``).
+
+    ``exists`` for a command that cannot do without it: ``data build`` would otherwise write a dataset
+    without a corpus text, its repository labels all dropped.
+    """
     return click.option(
         flag,
         "corpora_root",
-        type=click.Path(file_okay=False, path_type=Path),
+        type=click.Path(exists=exists, file_okay=False, path_type=Path),
         default=Path("../shared/corpora"),
         show_default=True,
         help=help_text,
@@ -85,7 +89,9 @@ def data() -> None:
 
 
 @data.command("build")
-@corpora_root_option("Folder holding basil/, babe/ (BABE, and MBIC's articles), polnear/, newssd_eng/, bbc_news/.")
+@corpora_root_option(
+    "Folder holding basil/, babe/ (BABE, and MBIC's articles), polnear/, newssd_eng/, bbc_news/.", exists=True
+)
 @click.option(
     "--corpora",
     default="basil,babe,polnear",
@@ -94,7 +100,7 @@ def data() -> None:
 )
 @click.option(
     "--gold-dir",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
     default=Path("../shared/gold"),
     show_default=True,
     help="Folder with train.jsonl (hand labels) and dev.jsonl (kept out of the dataset).",
@@ -214,20 +220,29 @@ def data_baselines(dataset_dir: Path, gold_dir: Path, corpora_root: Path, readme
     help="Training config (YAML), e.g. configs/default.yaml.",
 )
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a config value (repeatable).")
-def train(config_path: Path, overrides: tuple[str, ...]) -> None:
-    """Fine-tune the encoder on the built dataset; writes a checkpoint and run.json to the config's output_dir."""
+@click.option(
+    "--overwrite",
+    is_flag=True,
+    help="Delete the run.json and checkpoint/ of an earlier run in output_dir before training (else refused).",
+)
+def train(config_path: Path, overrides: tuple[str, ...], overwrite: bool) -> None:
+    """Fine-tune the encoder on the built dataset; writes a checkpoint and run.json to the config's output_dir.
+
+    The files the config names (base model, dataset, dev gold, teacher) are checked before anything loads.
+    """
     require_train_extra()
     from quoteframe.training.config import ConfigError, load_config
+    from quoteframe.training.teacher import TeacherError
     from quoteframe.training.train import train as run_training
 
     try:
         config = load_config(config_path, overrides)
     except ConfigError as err:
         raise click.ClickException(str(err)) from err
-    from quoteframe.training.teacher import TeacherError
-
     try:
-        run_dir = run_training(config)
+        run_dir = run_training(config, overwrite)
+    except ConfigError as err:  # a setting that names a missing file or an unusable folder, found before training
+        raise click.ClickException(f"{config_path}: {err}") from err
     except TeacherError as err:
         raise click.ClickException(str(err)) from err
     click.echo(f"run written to {run_dir}")
@@ -350,7 +365,7 @@ def score(
     overwrite: bool,
     progress: bool,
 ) -> None:
-    """Label every sentence of article archives: JSONL, CSV, Parquet, WARC, folders of .txt (.gz too).
+    """Label every sentence of article archives: JSONL, CSV, Parquet, WARC, folders of .txt (.gz too, but not Parquet).
 
     \b
     Outputs, for OUT a folder (for OUT = NAME.parquet or NAME.jsonl):
@@ -365,9 +380,10 @@ def score(
     \b
     Positions are JSONL line numbers, CSV/Parquet row numbers (from 1) or WARC byte offsets. A bad
     record (invalid JSON or UTF-8, no text, empty article, HTML without article text, a CSV row with
-    the wrong number of columns) becomes an error row and the run goes on. WARC response and resource
-    records with HTML are articles; other records are not. A killed run resumes where it stopped when
-    the same command is run again; the outputs are the same as those of an uninterrupted run.
+    the wrong number of columns, an HTTP redirect or error page) becomes an error row and the run goes
+    on. WARC response and resource records with HTML are articles; other records are not. A killed run
+    resumes where it stopped when the same command is run again; the outputs are the same as those of
+    an uninterrupted run.
     """
     from quoteframe import Classifier, ModelFolderError
     from quoteframe.archives import ArchiveError
@@ -397,10 +413,15 @@ def score(
         click.echo(f"\ninterrupted; run the same command again to resume from {out}", err=True)
         raise SystemExit(130) from None
     click.echo(format_summary(summary))
-    if summary["errors"] and not summary["articles"]:
+    if not summary["articles"]:
         # Usually a wrong --text-field or input: a run with nothing scored must not pass for a success.
+        if summary["errors"]:
+            raise click.ClickException(
+                f"no article was scored: all {summary['errors']} records are errors ({summary['outputs']['errors']})"
+            )
         raise click.ClickException(
-            f"no article was scored: all {summary['errors']} records are errors ({summary['outputs']['errors']})"
+            "no article was scored: the inputs hold no record to score (WARC records other than HTML pages "
+            "are not articles)"
         )
 
 
@@ -423,6 +444,7 @@ def classify(source: BinaryIO, model_dir: Path | None, fmt: str | None) -> None:
     a guessed decoding would point at the wrong characters); empty input prints no rows, only a note
     on stderr.
     """
+    import codecs
     import gzip
     import sys
 
@@ -435,11 +457,14 @@ def classify(source: BinaryIO, model_dir: Path | None, fmt: str | None) -> None:
             data = gzip.decompress(data)
         except (OSError, EOFError) as err:
             raise click.ClickException(f"{name}: gzip data could not be read ({err})") from err
+    # The byte-order mark is not text; it is cut here rather than by decoding as utf-8-sig, which would
+    # count the offset of a bad byte from after the mark.
+    bom = len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0
     try:
-        text = data.decode("utf-8-sig")
+        text = data[bom:].decode("utf-8")
     except UnicodeDecodeError as err:
         raise click.ClickException(
-            f"{name}: not valid UTF-8 at byte {err.start} ({err.reason}); convert it first, "
+            f"{name}: not valid UTF-8 at byte {bom + err.start} ({err.reason}); convert it first, "
             "e.g. iconv -f latin1 -t utf-8"
         ) from err
     if is_blank(text):  # whitespace and invisible characters only: what score calls an empty article
@@ -516,8 +541,20 @@ def classify(source: BinaryIO, model_dir: Path | None, fmt: str | None) -> None:
     "sentences of its batch. weight-only: 8-bit weights, fp32 activations, plain graph only: output independent "
     "of the batch and closer to fp32, at about half the speed.",
 )
+@click.option(
+    "--overwrite",
+    is_flag=True,
+    help="Replace the model of an --out folder that holds one (else refused); its temperature goes with it.",
+)
 def export(
-    run_dir: Path, out: Path, gold: Path, max_length: int | None, min_agreement: float, graph: str, quantization: str
+    run_dir: Path,
+    out: Path,
+    gold: Path,
+    max_length: int | None,
+    min_agreement: float,
+    graph: str,
+    quantization: str,
+    overwrite: bool,
 ) -> None:
     """Export a training run to an int8 ONNX model folder, after checking it against PyTorch on gold."""
     require_train_extra()
@@ -532,6 +569,7 @@ def export(
             min_agreement=min_agreement,
             graph=None if graph == "auto" else graph,
             quantization=quantization,
+            overwrite=overwrite,
         )
     except ExportGateError as err:
         for gate in err.report.gates:
@@ -544,6 +582,13 @@ def export(
     timing = ", ".join(f"{graph} {seconds:.3f}s" for graph, seconds in report.seconds_per_pass.items())
     click.echo(f"{report.quantization} quantized graphs, a pass over {report.gold_sentences} gold sentences: {timing}")
     click.echo(f"kept the {report.graph} graph; model folder written to {report.out_dir}")
+    if report.replaced:
+        click.echo(f"replaced the model in {report.out_dir}: its temperature is 1 until quoteframe calibrate fits one")
+    if report.other_files:
+        click.echo(
+            f"also in {report.out_dir}, and describing the previous model: {', '.join(report.other_files)} "
+            "(update or remove them)"
+        )
 
 
 @main.command()

@@ -24,6 +24,9 @@ class EncodedPair:
     ids: list[int]
     type_ids: list[int]
     truncated: bool
+    #: the sentence gave no token at all (whitespace, or characters the tokenizer drops: zero-width and
+    #: control characters, a lone combining mark): the model would label an empty input
+    empty: bool = False
 
 
 class PairEncoder:
@@ -36,6 +39,9 @@ class PairEncoder:
         # Padding and truncation are done per batch by the caller; a tokenizer.json may ship either enabled.
         tokenizer.no_padding()
         tokenizer.no_truncation()
+        # Text is text: a literal "[SEP]" or "[CLS]" in a scraped page must not become a control token
+        # (it could fake a segment boundary or the open-quotation context).
+        tokenizer.encode_special_tokens = True
         self.tokenizer = tokenizer
         self.max_length = max_length
         self._budget = max_length - special
@@ -58,5 +64,7 @@ class PairEncoder:
             if len(context.ids) > room:
                 context.truncate(room)
             pair = self.tokenizer.post_process(sentence, context, add_special_tokens=True)
-            encoded.append(EncodedPair(ids=pair.ids, type_ids=pair.type_ids, truncated=truncated))
+            encoded.append(
+                EncodedPair(ids=pair.ids, type_ids=pair.type_ids, truncated=truncated, empty=not sentence.ids)
+            )
         return encoded

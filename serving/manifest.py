@@ -23,6 +23,9 @@ FORMAT_VERSION = 1
 #: The temperatures a manifest may hold. A fitted one lies near 1 (0.79 for the shipped model); one far
 #: outside this range means a broken fit, and a tiny one would overflow the float32 logits it divides.
 TEMPERATURE_RANGE = (0.01, 100.0)
+#: The token limits a manifest may hold: room for the special tokens and a few words at least, and no
+#: more than the position table of a BERT-style encoder (512), beyond which the model cannot run.
+MAX_LENGTH_RANGE = (8, 512)
 MODEL_FILE = "model.onnx"
 TOKENIZER_FILE = "tokenizer.json"
 MANIFEST_FILE = "manifest.json"
@@ -65,7 +68,7 @@ def default_model_dir() -> Path:
     """The model folder used when none is given: ``$QUOTEFRAME_MODEL``, else the repository's ``models/``."""
     from_env = os.environ.get(MODEL_ENV_VAR)
     if from_env:
-        return Path(from_env)
+        return Path(from_env).expanduser()
     return Path(__file__).resolve().parents[1] / "models"
 
 
@@ -91,14 +94,16 @@ def read_manifest(model_dir: Path) -> Manifest:
     if model_dir.is_file():
         raise ModelFolderError(f"{model_dir} is a file; pass the model folder that holds it ({model_dir.parent})")
     if not model_dir.is_dir():
-        raise ModelFolderError(f"model folder not found: {model_dir}")
+        raise ModelFolderError(
+            f"model folder not found: {model_dir} (pass a model folder, or set {MODEL_ENV_VAR} to one)"
+        )
     if not path.is_file():
         raise ModelFolderError(f"{path}: manifest missing; export a model with `quoteframe export`")
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         manifest = Manifest(
             labels=tuple(data["labels"]),
-            max_length=int(data["max_length"]),
+            max_length=data["max_length"],
             base_model=str(data["base_model"]),
             files=dict(data["files"]),
             context=str(data["context"]),
@@ -116,13 +121,30 @@ def read_manifest(model_dir: Path) -> Manifest:
         )
     if manifest.context not in CONTEXT_MODES:
         raise ModelFolderError(f"{path}: context {manifest.context!r} is not one of {', '.join(CONTEXT_MODES)}")
+    check_max_length(path, manifest.max_length)
     check_calibration(path, manifest.temperature, manifest.calibration)
     if manifest.labels != LABELS:
         raise ModelFolderError(f"{path}: labels {list(manifest.labels)} differ from {list(LABELS)}")
     for name in (MODEL_FILE, TOKENIZER_FILE):
         if name not in manifest.files:
             raise ModelFolderError(f"{path}: no sha256 recorded for {name}")
+    for name in manifest.files:
+        if not isinstance(name, str) or Path(name).name != name or name in (".", ".."):
+            raise ModelFolderError(f"{path}: files must name files inside the model folder, got {name!r}")
     return manifest
+
+
+def check_max_length(path: Path, max_length: object) -> None:
+    """Refuse a ``max_length`` that is not a whole number in :data:`MAX_LENGTH_RANGE`.
+
+    A longer limit than the encoder's position table loads and then fails inside onnxruntime at the
+    first long sentence, far from the file that caused it.
+    """
+    low, high = MAX_LENGTH_RANGE
+    if isinstance(max_length, bool) or not isinstance(max_length, int):
+        raise ModelFolderError(f"{path}: max_length must be a whole number, got {max_length!r}")
+    if not low <= max_length <= high:
+        raise ModelFolderError(f"{path}: max_length must be between {low} and {high}, got {max_length}")
 
 
 def check_calibration(path: Path, temperature: object, calibration: object) -> None:

@@ -7,10 +7,11 @@ from typing import Any
 
 from quoteframe.labels import LABELS, NEUTRAL_PARAPHRASE
 
-#: The sentence was empty, or whitespace and invisible characters only; the model did not run
+#: The sentence gave the tokenizer nothing to read (empty, whitespace, characters it drops); the model did not run
 #: (see :data:`EMPTY_PREDICTION`).
 FLAG_EMPTY = "empty"
-#: The sentence alone was longer than the model's ``max_length``; its end was cut before the model saw it.
+#: The sentence alone had more tokens than ``max_length`` leaves beside the model's three special tokens;
+#: its end was cut before the model saw it.
 FLAG_TRUNCATED = "truncated"
 
 

@@ -19,6 +19,7 @@ import shutil
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
@@ -82,11 +83,20 @@ class OutputPaths:
     summary: Path
     work: Path
     format: str
+    #: ``-o`` named a folder that holds the outputs (not a sentence file with siblings)
+    in_folder: bool
+
+    @property
+    def lock(self) -> Path:
+        """The file a run holds locked while it writes (``OUT/.lock``, or ``.NAME.EXT.lock`` beside a file)."""
+        if self.in_folder:
+            return self.work.with_name(".lock")
+        return self.sentences.with_name(f".{self.sentences.name}.lock")
 
 
 #: Output names that ask for a table format ``score`` does not write; taken as a folder name, they
 #: would give a folder called ``results.csv`` full of Parquet files.
-NOT_WRITTEN = frozenset({"csv", "tsv", "json", "txt", "xlsx", "xls", "feather", "arrow"})
+NOT_WRITTEN = frozenset({"csv", "tsv", "json", "ndjson", "txt", "xlsx", "xls", "feather", "arrow"})
 
 
 def output_paths(out: Path, fmt: str | None = None) -> OutputPaths:
@@ -99,6 +109,11 @@ def output_paths(out: Path, fmt: str | None = None) -> OutputPaths:
     suffix of ``OUT``, else ``parquet``.
     """
     suffix = out.suffix.lower().lstrip(".")
+    if suffix == "gz":
+        raise ScoreRefused(
+            f"{out}: score does not write compressed files; name the output NAME.parquet (compressed inside) "
+            "or NAME.jsonl, or a folder"
+        )
     if suffix in NOT_WRITTEN:
         raise ScoreRefused(
             f"{out}: score does not write {suffix.upper()}; name the output NAME.parquet or NAME.jsonl, or a folder"
@@ -106,6 +121,10 @@ def output_paths(out: Path, fmt: str | None = None) -> OutputPaths:
     if suffix in FORMATS:
         if fmt is not None and fmt != suffix:
             raise ScoreRefused(f"--format {fmt} contradicts the output name {out}")
+        if out.is_dir():
+            raise ScoreRefused(
+                f"{out} is a folder; name the output file elsewhere, or pass a folder name without .{suffix}"
+            )
         stem = out.name[: -len(out.suffix)]
         return OutputPaths(
             sentences=out,
@@ -114,6 +133,7 @@ def output_paths(out: Path, fmt: str | None = None) -> OutputPaths:
             summary=out.with_name(f"{stem}.summary.json"),
             work=out.with_name(f"{out.name}.parts"),
             format=suffix,
+            in_folder=False,
         )
     if out.exists() and not out.is_dir():
         raise ScoreRefused(f"{out} is a file; name a folder for the outputs, or a file ending in .parquet or .jsonl")
@@ -125,6 +145,7 @@ def output_paths(out: Path, fmt: str | None = None) -> OutputPaths:
         summary=out / "summary.json",
         work=out / ".parts",
         format=fmt,
+        in_folder=True,
     )
 
 
@@ -238,13 +259,39 @@ def run_score(options: ScoreOptions, load_classifier: Callable[[], Predictor]) -
     paths = output_paths(options.out, options.format)
     _refuse_overlap(paths, options.inputs)
     fingerprint = run_fingerprint(options, inputs, paths.format)
-    state = _prepare(paths, fingerprint, options.overwrite)
-    if isinstance(state, dict):
-        return state
-    totals = Totals(**state.totals) if state.totals else Totals()
-    if not state.finished:
-        _score(inputs, Fields(options.text_field, options.id_field), load_classifier(), state, totals, paths, options)
-    return _finish(paths, state, totals.summary(inputs, paths, fingerprint))
+    with _only_run(paths):
+        state = _prepare(paths, fingerprint, options.overwrite)
+        if isinstance(state, dict):
+            return state
+        totals = Totals(**state.totals) if state.totals else Totals()
+        if not state.finished:
+            fields = Fields(options.text_field, options.id_field)
+            _score(inputs, fields, load_classifier(), state, totals, paths, options)
+        return _finish(paths, state, totals.summary(inputs, paths, fingerprint))
+
+
+@contextmanager
+def _only_run(paths: OutputPaths) -> Iterator[None]:
+    """Hold the output's lock for the run: a second run on the same output would delete the first's parts.
+
+    The operating system releases the lock when the process ends, however it ends, so a run killed
+    with ``kill -9`` leaves nothing that blocks its resume.
+    """
+    from filelock import FileLock, Timeout
+
+    paths.lock.parent.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(paths.lock, timeout=0)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise ScoreRefused(
+            f"another quoteframe score run is writing to {paths.lock.parent if paths.in_folder else paths.sentences}; "
+            "wait for it to finish (or stop it), then run this command again"
+        ) from None
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def _refuse_overlap(paths: OutputPaths, inputs: Sequence[Path]) -> None:
@@ -276,10 +323,15 @@ def _read_summary(path: Path) -> dict[str, Any] | None:
 def _prepare(paths: OutputPaths, fingerprint: dict[str, Any], overwrite: bool) -> Checkpoint | dict[str, Any]:
     """Return the checkpoint to continue from (new or resumed), or the summary of a finished run."""
     if overwrite:
-        # The summary goes first: it alone marks a run as finished.
+        # The summary goes first: it alone marks a run as finished. The tables of either format go, so
+        # that a run in another format leaves none of the old run's files beside its own.
         paths.summary.unlink(missing_ok=True)
         shutil.rmtree(paths.work, ignore_errors=True)
-        for path in (paths.sentences, paths.articles, paths.errors):
+        tables = {paths.sentences, paths.articles, paths.errors}
+        if paths.in_folder:
+            tables |= {paths.sentences.with_suffix(f".{fmt}") for fmt in FORMATS}
+            tables |= {paths.articles.with_suffix(f".{fmt}") for fmt in FORMATS}
+        for path in tables:
             path.unlink(missing_ok=True)
     try:
         checkpoint = Checkpoint.load(paths.work) if paths.work.is_dir() else None

@@ -55,13 +55,19 @@ _ABBREVIATION_END = re.compile(r"(?:^|[\s(\-–—])[A-Z][a-z]{1,4}\.$")
 _CONTINUATION_START = re.compile(r"^(?:[a-z]|[,;:)\]}%]|[-–—]\s)")
 _NUMBER_SPLIT = re.compile(r"\d\.$")
 _CLOSING_ONLY = re.compile(r"^[\"'”’»)\].,;:!?…\s]+$")
+# Closing marks that pysbd cut off the end of a quotation and put at the start of the next sentence
+# (it pairs only matching marks, so ``“We will win." Then he left.`` is cut after ``win.``).
+_LEADING_CLOSE = re.compile(r"[\"'”’»]+(?=\s)")
+_ENDS_SENTENCE = re.compile(r"[.!?…,]$")
 
 
-def split_sentences(text: str) -> list[Sentence]:
+def split_sentences(text: str, *, return_stray_marks: bool = True) -> list[Sentence]:
     """Split ``text`` into sentences with offsets, paragraph index and quotation state.
 
     A newline always ends a sentence (headlines and boilerplate lines such as ``SCROLL TO CONTINUE
-    READING`` stand alone); a blank line also starts a new paragraph.
+    READING`` stand alone); a blank line also starts a new paragraph. ``return_stray_marks=False``
+    leaves closing marks that pysbd cut off a quotation at the start of the next sentence, as this
+    splitter did when the hand labels of ``data/labels`` were made: their sentence ids count that cut.
     """
     spans: list[tuple[int, int, int]] = []
     paragraph = -1
@@ -72,7 +78,9 @@ def split_sentences(text: str) -> list[Sentence]:
         if previous_line_end is None or text.count("\n", previous_line_end, line.start()) > 1:
             paragraph += 1
         previous_line_end = line.end()
-        spans.extend((start, end, paragraph) for start, end in _line_spans(line.group(), line.start()))
+        spans.extend(
+            (start, end, paragraph) for start, end in _line_spans(line.group(), line.start(), return_stray_marks)
+        )
     texts = [text[start:end] for start, end, _ in spans]
     starts = [i == 0 or spans[i - 1][2] != para for i, (_, _, para) in enumerate(spans)]
     inside = quote_context(texts, starts)
@@ -82,7 +90,7 @@ def split_sentences(text: str) -> list[Sentence]:
     ]
 
 
-def _line_spans(line: str, offset: int) -> list[tuple[int, int]]:
+def _line_spans(line: str, offset: int, return_stray_marks: bool) -> list[tuple[int, int]]:
     """Sentence spans of one paragraph line, as offsets into the whole text, whitespace trimmed."""
     stripped = line.strip()
     if not _INNER_BOUNDARY.search(stripped):
@@ -110,17 +118,27 @@ def _line_spans(line: str, offset: int) -> list[tuple[int, int]]:
             break
     if spans and spans[-1][1] < len(line.rstrip()):
         spans[-1] = (spans[-1][0], len(line.rstrip()))
-    return [(offset + start, offset + end) for start, end in _repair(line, spans)]
+    return [(offset + start, offset + end) for start, end in _repair(line, spans, return_stray_marks)]
 
 
-def _repair(line: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """Merge pairs of spans that pysbd split where no sentence ends."""
+def _repair(line: str, spans: list[tuple[int, int]], return_stray_marks: bool) -> list[tuple[int, int]]:
+    """Merge pairs of spans that pysbd split where no sentence ends; give stray closing marks back."""
     merged: list[tuple[int, int]] = []
     for start, end in spans:
         if merged and split_error(line[merged[-1][0] : merged[-1][1]], line[start:end]):
             merged[-1] = (merged[-1][0], end)
-        else:
-            merged.append((start, end))
+            continue
+        if (
+            return_stray_marks
+            and merged
+            and merged[-1][1] == start
+            and _ENDS_SENTENCE.search(line[merged[-1][0] : start])
+        ):
+            closing = _LEADING_CLOSE.match(line, start)
+            if closing:
+                merged[-1] = (merged[-1][0], closing.end())
+                start = end - len(line[closing.end() : end].lstrip())
+        merged.append((start, end))
     return merged
 
 
@@ -166,23 +184,34 @@ def quote_context(sentences: Sequence[str], paragraph_starts: Sequence[bool] | N
     if paragraph_starts is not None and len(paragraph_starts) != len(sentences):
         raise ValueError(f"quote_context: {len(sentences)} sentences but {len(paragraph_starts)} paragraph_starts")
     starts = list(paragraph_starts) if paragraph_starts is not None else [False] * len(sentences)
+    paragraphs: list[list[str]] = []
+    for i, sentence in enumerate(sentences):
+        if not paragraphs or (i and starts[i]):
+            paragraphs.append([])
+        paragraphs[-1].append(sentence)
+    joined = [_joined(paragraph) for paragraph in paragraphs]
     result: list[bool] = []
     stack: list[str] = []
-    paragraph: list[str] = []
-    for i, sentence in enumerate(sentences):
-        if i and starts[i]:
-            result.extend(_track_paragraph(paragraph, stack))
-            paragraph = []
-        paragraph.append(sentence)
-    if paragraph:
-        result.extend(_track_paragraph(paragraph, stack))
+    for k, paragraph in enumerate(paragraphs):
+        single_continues = k + 1 < len(joined) and _opening_mark(joined[k + 1]) == _SINGLE
+        result.extend(_track_paragraph(paragraph, stack, single_continues))
     return result
 
 
-def _track_paragraph(sentences: list[str], stack: list[str]) -> list[bool]:
-    """Walk one paragraph's quotation marks, updating ``stack``; return inside-quote per sentence."""
-    joined = " ".join(sentence.strip() for sentence in sentences)
-    if stack and not _opens_with_mark(joined):
+def _joined(sentences: list[str]) -> str:
+    """One paragraph's sentences as one string, so that marks are read in their paragraph's context."""
+    return " ".join(sentence.strip() for sentence in sentences)
+
+
+def _track_paragraph(sentences: list[str], stack: list[str], single_continues: bool) -> list[bool]:
+    """Walk one paragraph's quotation marks, updating ``stack``; return inside-quote per sentence.
+
+    A single opening mark counts only when a closing one follows in the paragraph, or when the next
+    paragraph opens with a single mark (the news-style continuation of a quotation in single marks);
+    otherwise it is more likely an apostrophe.
+    """
+    joined = _joined(sentences)
+    if stack and not _opening_mark(joined):
         stack.clear()
     sentence_starts = []
     position = 0
@@ -196,17 +225,20 @@ def _track_paragraph(sentences: list[str], stack: list[str]) -> list[bool]:
         while next_sentence < len(sentence_starts) and sentence_starts[next_sentence] <= at:
             inside.append(bool(stack))
             next_sentence += 1
-        if role == "open" and family == _SINGLE and not _closer_follows(joined, at):
+        if role == "open" and family == _SINGLE and not (_closer_follows(joined, at) or single_continues):
             continue
         _apply(stack, family, role)
     inside.extend(bool(stack) for _ in range(next_sentence, len(sentences)))
     return inside
 
 
-def _opens_with_mark(paragraph: str) -> bool:
-    """True if the paragraph starts with an opening quotation mark (news-style continuation)."""
+def _opening_mark(paragraph: str) -> str | None:
+    """The family of the opening quotation mark the paragraph starts with (news-style continuation), if any."""
     match = _MARK.match(paragraph)
-    return bool(match) and _classify(paragraph, match)[1] == "open"
+    if not match:
+        return None
+    family, role = _classify(paragraph, match)
+    return family if role == "open" else None
 
 
 def _classify(text: str, match: re.Match[str]) -> tuple[str, str]:

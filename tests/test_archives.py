@@ -77,7 +77,13 @@ def test_jsonl_articles_and_bad_lines(tmp_path: Path, name: str) -> None:
 
     assert got[0] == ("article", "line", 1, "a1")
     assert got[1][:3] == ("error", "line", 3) and "invalid JSON" in got[1][3]
-    assert got[2][:3] == ("error", "line", 4) and "no text: field missing or null" in got[2][3]
+    # The record's own fields are listed, as a CSV or Parquet file's columns are.
+    assert got[2] == (
+        "error",
+        "line",
+        4,
+        "no text: field missing or null (text, content, body, article, maintext); its fields are 'id', 'title'",
+    )
     assert got[3] == ("error", "line", 5, "empty article")
     assert got[4][:3] == ("error", "line", 6) and "invalid UTF-8" in got[4][3]
     assert got[5][:3] == ("error", "line", 7) and "not an object" in got[5][3]
@@ -121,12 +127,14 @@ def test_csv_rows_multiline_wrong_columns_and_bad_utf8(tmp_path: Path) -> None:
     assert got[0] == ("article", "row", 1, "c1")
     assert got[1] == ("article", "row", 2, "c2")
     assert got[2] == ("error", "row", 3, "row has 3 columns, header has 2")
+    assert records(path)[2].id == "c3"  # the id column is there, so the row to fix is named
     # The bad byte is named by column, and the row keeps its id.
     assert got[3] == ("error", "row", 4, "invalid UTF-8 in column 'text' at character 3")
     assert records(path)[3].id == "c4"
     assert got[4] == ("error", "row", 5, "empty article")
-    # A bad byte outside the text column costs the article nothing: the id is written escaped.
-    assert got[5] == ("article", "row", 6, "c\\udce96")
+    # A bad byte outside the text column costs the article nothing: the id is written escaped, as the
+    # same byte is in a Parquet or JSONL id.
+    assert got[5] == ("article", "row", 6, "c\\xe96")
     assert records(path)[1].text == "First line.\nSecond line."
 
 
@@ -578,3 +586,226 @@ def test_a_file_named_twice_is_read_once(tmp_path: Path) -> None:
     inputs = resolve_inputs([folder / "b.jsonl", folder, folder / "b.jsonl"])
 
     assert [source.path for source in inputs] == [folder / "b.jsonl", folder / "a.jsonl"]
+
+
+def test_jsonl_line_cut_short_is_reported_on_its_own_line(tmp_path: Path) -> None:
+    path = tmp_path / "news.jsonl"
+    path.write_bytes(b'{"id":"t","text":"x"\n{"id":"u","text":"y"\r\n')
+
+    got = [describe(record) for record in records(path)]
+
+    # The column just past the end of the line, not "column 1" of a line 2 that is not there.
+    assert got == [
+        ("error", "line", 1, "invalid JSON: Expecting ',' delimiter (column 21)"),
+        ("error", "line", 2, "invalid JSON: Expecting ',' delimiter (column 21)"),
+    ]
+
+
+def test_text_file_invalid_utf8_after_a_byte_order_mark_is_named_by_its_file_offset(tmp_path: Path) -> None:
+    path = tmp_path / "a.txt"
+    path.write_bytes(b"\xef\xbb\xbfcaf\xe9")
+
+    [error] = records(path)
+
+    assert describe(error) == ("error", "file", None, "invalid UTF-8 in text at byte 6 of the file")
+
+
+def test_csv_row_too_short_for_its_id_column_and_unreadable_header(tmp_path: Path) -> None:
+    path = tmp_path / "news.csv"
+    path.write_bytes(b"text,id\nOnly text.\nFine text.,c2,extra\n")
+
+    got = records(path)
+
+    assert [(describe(record), record.id) for record in got] == [
+        (("error", "row", 1, "row has 1 columns, header has 2"), None),
+        (("error", "row", 2, "row has 3 columns, header has 2"), "c2"),
+    ]
+    path.write_bytes(b'id,"te"xt",x\n1,Hi. Yes.,y\n')
+    [error] = records(path)
+    assert describe(error) == (
+        "error",
+        "file",
+        None,
+        "unreadable CSV header, so no row of the file can be read: ',' expected after '\"'" + ESCAPE_HINT,
+    )
+
+
+def test_parquet_corrupt_row_group_costs_only_its_rows(tmp_path: Path) -> None:
+    path = tmp_path / "news.parquet"
+    table = pa.table({"id": [f"r{i + 1}" for i in range(1200)], "text": [ARTICLE] * 1200})
+    pq.write_table(table, path, row_group_size=100, compression="none")
+    column = pq.ParquetFile(path).metadata.row_group(5).column(1)  # the text of rows 501-600
+    start = column.dictionary_page_offset or column.data_page_offset
+    data = bytearray(path.read_bytes())
+    data[start : start + column.total_compressed_size] = b"\xff" * column.total_compressed_size
+    path.write_bytes(bytes(data))
+
+    got = records(path)
+
+    assert len(got) == 1101
+    assert [describe(record)[:3] for record in got if isinstance(record, RecordError)] == [("error", "row", 501)]
+    assert got[500].message.startswith("rows 501-600 (row group 6) unreadable: ")
+    assert describe(got[499]) == ("article", "row", 500, "r500")
+    assert describe(got[501]) == ("article", "row", 601, "r601")  # the file's row numbers go on
+    assert describe(got[-1]) == ("article", "row", 1200, "r1200")
+    assert records(path, skip=500) == got[500:]
+
+
+def test_gzipped_parquet_is_refused_before_the_run(tmp_path: Path) -> None:
+    folder = tmp_path / "news"
+    folder.mkdir()
+    pq.write_table(pa.table({"text": [ARTICLE]}), folder / "a.parquet")
+    (folder / "b.parquet.gz").write_bytes(gzip.compress((folder / "a.parquet").read_bytes()))
+
+    with pytest.raises(ArchiveError, match=r"b\.parquet\.gz: a gzipped Parquet file cannot be read .* gunzip it"):
+        resolve_inputs([folder / "b.parquet.gz"])
+    with pytest.raises(ArchiveError, match=r"b\.parquet\.gz: a gzipped Parquet file"):
+        resolve_inputs([folder])
+
+
+def warc_bytes(pages: list[tuple[str, str, bytes, str | None]], gzipped: bool) -> tuple[bytes, list[int]]:
+    """A WARC of ``(uri, content type, body, HTTP status)`` records (no status: a ``resource`` record
+    without HTTP headers) and the offset where each record starts."""
+    from warcio.statusandheaders import StatusAndHeaders
+    from warcio.warcwriter import WARCWriter
+
+    buffer = io.BytesIO()
+    writer = WARCWriter(buffer, gzip=gzipped)
+    starts = []
+    for uri, content_type, body, status in pages:
+        starts.append(buffer.tell())
+        if status is None:
+            record = writer.create_warc_record(
+                uri, "resource", payload=io.BytesIO(body), warc_content_type=content_type
+            )
+        else:
+            headers = StatusAndHeaders(status, [("Content-Type", content_type)], protocol="HTTP/1.1")
+            record = writer.create_warc_record(uri, "response", payload=io.BytesIO(body), http_headers=headers)
+        writer.write_record(record)
+    return buffer.getvalue(), starts
+
+
+SHORT_HTML = f"<html><body><article><p>{ARTICLE}</p></article></body></html>".encode()
+#: A page, a PDF and a page: what a cut anywhere in them must not hide.
+PAGE_PDF_PAGE = [
+    ("http://news.test/a1", "text/html", SHORT_HTML, "200 OK"),
+    ("http://news.test/doc.pdf", "application/pdf", bytes(range(256)) * 4, "200 OK"),
+    ("http://news.test/a2", "text/html", SHORT_HTML, "200 OK"),
+]
+
+
+@pytest.mark.parametrize("name", ["crawl.warc", "crawl.warc.gz"])
+def test_warc_cut_anywhere_is_an_error_row_at_the_cut_record(tmp_path: Path, name: str) -> None:
+    # Cut inside a record's header (a gzip member cut there once passed silently, or crashed warcio on
+    # a header without WARC-Target-URI), inside a PDF (once skipped unread), or inside a page.
+    path = tmp_path / name
+    data, starts = warc_bytes(PAGE_PDF_PAGE, gzipped=name.endswith(".gz"))
+    # What follows the content, and may go without losing any of it: the blank lines closing a plain
+    # record, the end of the deflate stream and the gzip trailer of a member.
+    closing = 11 if name.endswith(".gz") else 4
+    ends = [*starts[1:], len(data)]
+    cuts = [start + offset for start in starts for offset in (1, 20, 76, 150, 250)]
+    cuts += range(1, len(data), 29)
+    for cut in sorted(set(cuts)):
+        start, end = next((start, end) for start, end in zip(starts, ends, strict=True) if start < cut <= end)
+        if cut >= end - closing:
+            continue
+        path.write_bytes(data[:cut])
+
+        got = records(path)
+
+        assert isinstance(got[-1], RecordError) and got[-1].location.position == start, (cut, got[-1])
+        assert [record.id for record in got[:-1] if isinstance(record, Article)] == [
+            uri
+            for (uri, content_type, _, _), begin in zip(PAGE_PDF_PAGE, starts, strict=True)
+            if begin < start and content_type == "text/html"
+        ]
+
+
+def test_warc_gzip_cut_in_the_second_record_header_after_a_whole_first(tmp_path: Path) -> None:
+    path = tmp_path / "two.warc.gz"
+    data, starts = warc_bytes([PAGE_PDF_PAGE[0], PAGE_PDF_PAGE[2]], gzipped=True)
+    path.write_bytes(data[: starts[1] + 76])
+
+    got = records(path)
+
+    assert [describe(record)[:3] for record in got] == [("article", "offset", 0), ("error", "offset", starts[1])]
+    assert got[1].message.startswith("WARC record header cut off or invalid")
+
+
+def test_warc_record_warcio_fails_on_costs_only_itself(tmp_path: Path) -> None:
+    # warcio raises AttributeError on a response record without WARC-Target-URI.
+    path = tmp_path / "crawl.warc"
+    data, starts = warc_bytes(PAGE_PDF_PAGE, gzipped=False)
+    second = data[starts[2] :]
+    data = data[: starts[2]] + re.sub(rb"WARC-Target-URI: [^\r]*\r\n", b"", second) + second
+    path.write_bytes(data)
+
+    got = records(path)
+
+    assert [describe(record)[:3] for record in got] == [
+        ("article", "offset", 0),
+        ("error", "offset", starts[2]),
+        ("article", "offset", len(data) - len(second)),
+    ]
+    assert got[1].message.startswith("WARC unreadable at this offset: AttributeError(")
+    assert records(path, skip=1) == got[1:]
+
+
+@pytest.mark.parametrize("failure", [MemoryError, ImportError])
+def test_warc_memory_and_missing_modules_stop_the_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failure: type[Exception]
+) -> None:
+    import quoteframe.archives as archives
+
+    path = tmp_path / "crawl.warc"
+    path.write_bytes(warc_bytes(PAGE_PDF_PAGE, gzipped=False)[0])
+
+    def fail(*args):
+        raise failure("stop")
+
+    monkeypatch.setattr(archives, "_warc_entry", fail)
+    with pytest.raises(failure):
+        records(path)
+
+
+def test_warc_garbage_in_an_error_message_is_shortened(tmp_path: Path) -> None:
+    path = tmp_path / "crawl.warc"
+    data, starts = warc_bytes(PAGE_PDF_PAGE, gzipped=False)
+    path.write_bytes(data[: starts[1]] + bytes(range(14, 256)) * 3 + b"\r\n" + data[starts[1] :])
+
+    got = records(path)
+
+    [error] = [record for record in got if isinstance(record, RecordError)]
+    assert error.location.position == starts[1]
+    assert error.message.startswith("WARC unreadable at this offset: 'Invalid WARC record, first line: ")
+    # The repr of the first 80 characters of the line, not its 700 raw bytes.
+    assert error.message.isprintable() and re.search(r"' and \d+ more characters$", error.message)
+    assert len(error.message) < 400
+
+
+@pytest.mark.parametrize("name", ["crawl.warc", "crawl.warc.gz"])
+def test_warc_http_error_and_redirect_pages_are_not_articles(tmp_path: Path, name: str) -> None:
+    moved = b'<html><body><h1>Moved Permanently</h1><p>The document has moved <a href="/x">here</a>.</p></body></html>'
+    pages = [
+        ("http://news.test/moved", "text/html", moved, "301 Moved Permanently"),
+        ("http://news.test/gone", "text/html", SHORT_HTML, "404 Not Found"),
+        ("http://news.test/down", "text/html", SHORT_HTML, "503 Service Unavailable"),
+        ("http://news.test/ok", "text/html", SHORT_HTML, "200 OK"),
+        ("http://news.test/saved", "text/html", SHORT_HTML, None),
+    ]
+    path = tmp_path / name
+    data, starts = warc_bytes(pages, gzipped=name.endswith(".gz"))
+    path.write_bytes(data)
+
+    got = records(path)
+
+    assert [describe(record) for record in got[:3]] == [
+        ("error", "offset", starts[0], "HTTP 301 response, not an article page"),
+        ("error", "offset", starts[1], "HTTP 404 response, not an article page"),
+        ("error", "offset", starts[2], "HTTP 503 response, not an article page"),
+    ]
+    assert [describe(record) for record in got[3:]] == [
+        ("article", "offset", starts[3], "http://news.test/ok"),
+        ("article", "offset", starts[4], "http://news.test/saved"),
+    ]

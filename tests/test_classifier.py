@@ -85,6 +85,9 @@ def test_empty_and_whitespace_sentences_get_the_empty_result(classifier: Classif
     # tokenizer drops them, so the model would see no tokens at all.
     assert classifier.predict(["\u200b", " \u00ad\ufeff\u2060 "]) == [EMPTY_PREDICTION, EMPTY_PREDICTION]
     assert classifier.predict(["\u200bYes."])[0].flags == ()
+    # A variation selector, a combining accent, a grapheme joiner, a private-use character: other
+    # characters the tokenizer drops, which a list of invisible categories would miss.
+    assert classifier.predict(["\ufe0f", "\u0301", "\u034f", "\ue000"]) == [EMPTY_PREDICTION] * 4
 
 
 def test_numpy_arrays_are_sequences_too(classifier: Classifier) -> None:
@@ -114,16 +117,50 @@ def test_predict_proba_is_the_array_form_of_predict(classifier: Classifier) -> N
 
 
 def test_items_that_are_not_strings_are_refused_naming_them(classifier: Classifier) -> None:
-    with pytest.raises(TypeError, match="sentence 1 is NoneType, not a string"):
+    with pytest.raises(TypeError, match=r"sentence 1 \(by position\) is NoneType, not a string"):
         classifier.predict([SENTENCES[0], None])  # type: ignore[list-item]
-    with pytest.raises(TypeError, match="context 0 is float, not a string: nan"):
+    with pytest.raises(TypeError, match=r"context 0 \(by position\) is float, not a string: nan"):
         classifier.predict([SENTENCES[0]], context=[float("nan")])  # type: ignore[list-item]
 
 
+def test_inside_quote_takes_bools_and_refuses_what_would_read_as_true(classifier: Classifier) -> None:
+    flagged = classifier.predict(SENTENCES[:1], inside_quote=[True])
+    assert classifier.predict(SENTENCES[:1], inside_quote=[np.bool_(True)]) == flagged
+    assert classifier.predict(SENTENCES[:1], inside_quote=[1]) == flagged
+    for bad in ("False", float("nan"), None, 2):
+        with pytest.raises(TypeError, match=r"inside_quote 0 \(by position\) is .*, not a bool"):
+            classifier.predict(SENTENCES[:1], inside_quote=[bad])  # type: ignore[list-item]
+
+
+def test_dataframe_is_refused_with_a_hint(classifier: Classifier) -> None:
+    pandas = pytest.importorskip("pandas")
+    frame = pandas.DataFrame({"text": SENTENCES[:2]})
+    with pytest.raises(TypeError, match=r"not a DataFrame \(pass one column"):
+        classifier.predict(frame[["text"]])
+    assert classifier.predict(frame["text"]) == classifier.predict(SENTENCES[:2])
+
+
+def test_special_token_strings_in_text_are_text(classifier: Classifier) -> None:
+    # "[SEP]" typed in a page must not end the sentence segment and start a context of the writer's choosing.
+    (encoded,) = classifier.encoder.encode([("Yes [SEP] no [CLS]", "")])
+    special = {classifier.encoder.tokenizer.token_to_id(token) for token in ("[SEP]", "[CLS]")}
+    assert sum(token in special for token in encoded.ids) == 3  # the pair's own [CLS] and two [SEP]
+
+
+def test_classify_article_without_sentences_or_text(classifier: Classifier) -> None:
+    assert classifier.classify_article("") == []
+    assert classifier.classify_article(" \n\n\t") == []
+    with pytest.raises(TypeError, match="takes the article as a string, got NoneType"):
+        classifier.classify_article(None)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="unpaired surrogate at character 16"):
+        classifier.classify_article("Fine here.\n\nBad \ud83d here.")
+
+
 def test_invalid_unicode_is_refused_naming_the_sentence(classifier: Classifier) -> None:
-    with pytest.raises(ValueError, match="sentence 1 is not valid Unicode: an unpaired surrogate at character 4"):
+    message = r"sentence 1 \(by position\) is not valid Unicode: an unpaired surrogate at character 4"
+    with pytest.raises(ValueError, match=message):
         classifier.predict([SENTENCES[0], "Cut \ud83d here."])
-    with pytest.raises(ValueError, match="context 0 is not valid Unicode"):
+    with pytest.raises(ValueError, match=r"context 0 \(by position\) is not valid Unicode"):
         classifier.predict([SENTENCES[0]], context=["\udc80"])
 
 
@@ -166,6 +203,13 @@ def test_context_and_inside_quote_change_the_input(classifier: Classifier) -> No
 def test_argument_errors(classifier: Classifier) -> None:
     with pytest.raises(TypeError):
         classifier.predict("a single string")  # type: ignore[arg-type]
+    # Containers whose iteration is not one item per sentence: keys, column names, bytes.
+    with pytest.raises(TypeError, match="not a dict"):
+        classifier.predict({"id": SENTENCES[0]})  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="not a single bytes"):
+        classifier.predict(b"abc")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="context must be a sequence"):
+        classifier.predict(["a", "b", "c"], context="xyz")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="context has 1 items for 2 sentences"):
         classifier.predict(SENTENCES[:2], context=[""])
     with pytest.raises(ValueError, match="inside_quote has 3 items"):
@@ -194,9 +238,15 @@ def test_parallel_batches_match_one_thread(classifier: Classifier, tiny_model_di
     )
 
 
-def test_thread_count_must_be_positive(tiny_model_dir: Path) -> None:
-    with pytest.raises(ValueError, match="threads must be at least 1, got 0"):
+def test_thread_count_and_batch_size_must_be_positive_whole_numbers(tiny_model_dir: Path) -> None:
+    with pytest.raises(ValueError, match="threads must be a whole number of at least 1, got 0"):
         Classifier.load(tiny_model_dir, threads=0)
+    with pytest.raises(ValueError, match=r"threads must be a whole number of at least 1, got 2\.5"):
+        Classifier.load(tiny_model_dir, threads=2.5)  # type: ignore[arg-type]
+    for bad in (2.5, None, 0, True):
+        with pytest.raises(ValueError, match="batch_size must be a whole number of at least 1"):
+            Classifier.load(tiny_model_dir, batch_size=bad)  # type: ignore[arg-type]
+    assert Classifier.load(tiny_model_dir, batch_size=np.int64(8), threads=1).batch_size == 8
 
 
 def test_classify_article_offsets_context_and_quotes(classifier: Classifier) -> None:
@@ -273,6 +323,51 @@ def test_model_trained_without_context_gets_none(tmp_path: Path, tiny_model_dir:
     context = {"context": ['"We will fight this," she said.'], "inside_quote": [True]}
     assert without.predict(sentence, **context)[0].probabilities == alone
     assert Classifier.load(tiny_model_dir).predict(sentence, **context)[0].probabilities != alone
+
+
+@pytest.mark.parametrize("value", [10000, 64.9, 0, "128", True])
+def test_manifest_max_length_out_of_range_is_rejected(model_copy: Path, value: object) -> None:
+    path = model_copy / MANIFEST_FILE
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data["max_length"] = value
+    path.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(ModelFolderError, match=r"manifest\.json: max_length must be"):
+        Classifier.load(model_copy)
+
+
+@pytest.mark.parametrize("name", ["../outside.txt", "/etc/hostname", "sub/file"])
+def test_manifest_files_outside_the_folder_are_rejected(model_copy: Path, name: str) -> None:
+    path = model_copy / MANIFEST_FILE
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data["files"][name] = "0" * 64
+    path.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(ModelFolderError, match="files must name files inside the model folder"):
+        Classifier.load(model_copy)
+
+
+def test_unreadable_files_that_match_their_hashes_are_model_folder_errors(model_copy: Path) -> None:
+    from quoteframe.manifest import sha256_file
+
+    path = model_copy / MANIFEST_FILE
+    for name, content, message in (
+        (TOKENIZER_FILE, b'{"not": "a tokenizer"}', r"tokenizer\.json: not a readable tokenizer"),
+        (MODEL_FILE, b"\x08\x01 truncated", r"model\.onnx: onnxruntime cannot load it"),
+    ):
+        backup = (model_copy / name).read_bytes()
+        (model_copy / name).write_bytes(content)
+        data = json.loads(path.read_text(encoding="utf-8"))
+        data["files"][name] = sha256_file(model_copy / name)
+        path.write_text(json.dumps(data), encoding="utf-8")
+        with pytest.raises(ModelFolderError, match=message):
+            Classifier.load(model_copy)
+        (model_copy / name).write_bytes(backup)
+        data["files"][name] = sha256_file(model_copy / name)
+        path.write_text(json.dumps(data), encoding="utf-8")
+
+
+def test_missing_folder_message_names_the_environment_variable(tmp_path: Path) -> None:
+    with pytest.raises(ModelFolderError, match=MODEL_ENV_VAR):
+        Classifier.load(tmp_path / "nowhere")
 
 
 def test_manifest_with_unknown_context_is_rejected(model_copy: Path) -> None:

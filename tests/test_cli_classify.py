@@ -62,6 +62,10 @@ def test_invalid_utf8_is_refused_with_the_byte_offset(tiny_model_dir: Path, tmp_
     result = run(["classify", str(article), "--model", str(tiny_model_dir)])
     assert result.exit_code == 1
     assert "latin1.txt: not valid UTF-8 at byte 7" in result.stderr
+    # Counted in the file: a byte-order mark before the text moves the offset by its three bytes.
+    article.write_bytes(b"\xef\xbb\xbf" + "Price: £5 a ticket.".encode("latin-1"))
+    result = run(["classify", str(article), "--model", str(tiny_model_dir)])
+    assert "latin1.txt: not valid UTF-8 at byte 10" in result.stderr
 
 
 def test_gzipped_article_is_read_as_its_text(tiny_model_dir: Path, tmp_path: Path) -> None:

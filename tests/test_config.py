@@ -46,6 +46,18 @@ def test_overrides_are_parsed_as_yaml_and_validated(tmp_path: Path) -> None:
         ("teacher: runs/t\ndistill_weight: 1.5\ndistill_temperature: 2\n", "distill_weight: Input should be less"),
         ("- a\n- b\n", "expected a mapping"),
         ("epochs: [1\n", "not valid YAML"),
+        ("epochs: 1\nlearning_rate: 1.0e-3\nbatch_size: 8\nlearning_rate: 5\n", "key 'learning_rate' is set twice"),
+        ("quality_weights: {hand: 1.0, hand: 0.5}\n", "key 'hand' is set twice"),
+        ("", "sets nothing"),
+        ("# epochs: 2\n# seed: 3\n", "sets nothing"),
+        ("{}\n", "sets nothing"),
+        ("weight_decay: true\n", "weight_decay: Input should be a number, not a boolean"),
+        ("quality_weights: {hand: true}\n", "quality_weights.hand: Input should be a number, not a boolean"),
+        ("teacher: t\ndistill_weight: true\ndistill_temperature: 2\n", "distill_weight: Input should be a number"),
+        ("teacher: t\ndistill_weight: .nan\ndistill_temperature: 2\n", "distill_weight: Input should be a finite"),
+        ("num_threads: 100000\n", "num_threads: Input should be less than or equal to 1024"),
+        ("seed: -1\n", "seed: Input should be greater than or equal to 0"),
+        ("seed: 4294967296\n", "seed: Input should be less than or equal to 4294967295"),
     ],
 )
 def test_bad_configs_name_the_problem(tmp_path: Path, text: str, message: str) -> None:
@@ -60,9 +72,26 @@ def test_missing_file_and_malformed_override(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="not found"):
         load_config(tmp_path / "nope.yaml")
     path = tmp_path / "c.yaml"
-    path.write_text("{}\n")
+    path.write_text("epochs: 2\n")
     with pytest.raises(ConfigError, match="not KEY=VALUE"):
         load_config(path, ("epochs",))
+    with pytest.raises(ConfigError, match=r"override 'epochs=\[1': the value is not valid YAML"):
+        load_config(path, ("epochs=[1",))
+
+
+def test_duplicate_keys_are_named_with_their_lines(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text("epochs: 1\nlearning_rate: 1.0e-3\nbatch_size: 8\nlearning_rate: 5\n")
+    with pytest.raises(ConfigError, match=r"key 'learning_rate' is set twice \(lines 2 and 4\)"):
+        load_config(path)
+
+
+def test_numbers_at_the_edges_of_their_ranges_load(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    # YAML 1.1 reads 5e-5 (no dot) as a string: the float fields refuse bools, not strings of numbers
+    path.write_text(f"seed: {2**32 - 1}\nlearning_rate: 5e-5\nnum_threads: 1024\nweight_decay: 0\n")
+    config = load_config(path)
+    assert (config.seed, config.learning_rate, config.num_threads, config.weight_decay) == (2**32 - 1, 5e-5, 1024, 0.0)
 
 
 def test_bad_override_is_named_as_an_override(tmp_path: Path) -> None:

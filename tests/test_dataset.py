@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 
 from quoteframe.cli import main
 from quoteframe.training.dataset import (
@@ -245,16 +245,16 @@ def test_no_weak_build_holds_hand_rows_only(tmp_path: Path) -> None:
     }
 
 
-def test_cli_build_reports_a_missing_gold_file(tmp_path: Path) -> None:
-    result = CliRunner().invoke(
+def _cli_build(tmp_path: Path, corpora: Path, gold: Path) -> Result:
+    return CliRunner().invoke(
         main,
         [
             "data",
             "build",
             "--corpora-root",
-            str(tmp_path),
+            str(corpora),
             "--gold-dir",
-            str(tmp_path / "nowhere"),
+            str(gold),
             "--out",
             str(tmp_path / "ds"),
             "--readme",
@@ -262,8 +262,34 @@ def test_cli_build_reports_a_missing_gold_file(tmp_path: Path) -> None:
             "--no-progress",
         ],
     )
+
+
+def test_cli_build_reports_a_missing_gold_file(tmp_path: Path) -> None:
+    missing_folder = _cli_build(tmp_path, tmp_path, tmp_path / "nowhere")
+    assert missing_folder.exit_code != 0
+    assert "'--gold-dir'" in missing_folder.output and "does not exist" in missing_folder.output
+    (tmp_path / "gold").mkdir()
+    missing_file = _cli_build(tmp_path, tmp_path, tmp_path / "gold")
+    assert missing_file.exit_code != 0
+    assert "train.jsonl" in missing_file.output
+    assert not (tmp_path / "ds").exists()
+
+
+def test_cli_build_refuses_a_missing_corpora_root(tmp_path: Path) -> None:
+    _, gold = make_tree(tmp_path)
+    result = _cli_build(tmp_path, tmp_path / "nowhere", gold)
     assert result.exit_code != 0
-    assert "train.jsonl" in result.output
+    assert "'--corpora-root'" in result.output and "does not exist" in result.output
+    assert not (tmp_path / "ds").exists()
+
+
+def test_build_refuses_a_corpora_root_holding_no_corpus(tmp_path: Path) -> None:
+    _, gold = make_tree(tmp_path)
+    (tmp_path / "elsewhere").mkdir()
+    config = BuildConfig(corpora_root=tmp_path / "elsewhere", gold_dir=gold, heldout_fraction=0.0, progress=False)
+    with pytest.raises(ValueError, match=r"no corpus loaded under .*elsewhere \(babe, basil, bbc, newssd, polnear\)"):
+        build(config, tmp_path / "ds")
+    assert not (tmp_path / "ds").exists()
 
 
 def _labels(folder: Path, rows: list[dict], extra: str = "") -> Path:

@@ -9,7 +9,8 @@ from sklearn.metrics import f1_score
 from quoteframe import Classifier
 from quoteframe.cli import main
 from quoteframe.labels import LABELS
-from quoteframe.training.evaluation import evaluate_model, loaded_framing_quotes
+from quoteframe.manifest import MODEL_FILE, load_manifest, sha256_file
+from quoteframe.training.evaluation import evaluate_model, loaded_framing_quotes, plot_files
 from quoteframe.training.gold import read_gold
 
 
@@ -38,6 +39,52 @@ def test_report_matches_the_classifier_on_the_same_rows(tmp_path: Path, tiny_mod
     assert interval["macro_f1"] == metrics["macro_f1"]
     assert interval["low"] <= interval["macro_f1"] <= interval["high"]
     assert f"dev gold: {metrics['macro_f1']:.3f} [{interval['low']:.3f}, {interval['high']:.3f}]" in text
+
+
+def test_report_says_the_heldout_split_was_not_scored_and_drops_its_old_plots(
+    tmp_path: Path, tiny_model_dir: Path, tiny_gold: Path
+) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    stale = plot_files("heldout (hand rows)")
+    for name in (*stale, "notes.txt"):
+        (out / name).write_bytes(b"from an earlier report")
+    text = evaluate_model(tiny_model_dir, tiny_gold, out, dataset_dir=tmp_path / "none", with_baselines=False)
+    warning = f"the held-out split was not scored: {tmp_path / 'none'} holds no built dataset"
+    assert f"WARNING: {warning}" in text
+    payload = json.loads((out / "report.json").read_text())
+    assert any(w.startswith(warning) for w in payload["warnings"])
+    assert list(payload["sets"]) == ["dev gold"]
+    assert not any((out / name).exists() for name in stale)
+    assert (out / "notes.txt").exists()  # not a file evaluate writes: left alone
+    assert all((out / name).is_file() for name in plot_files("dev gold"))
+
+
+def test_report_records_what_it_was_computed_from(tmp_path: Path, tiny_model_dir: Path, tiny_gold: Path) -> None:
+    evaluate_model(tiny_model_dir, tiny_gold, tmp_path / "out", dataset_dir=tmp_path / "ds", with_baselines=False)
+    provenance = json.loads((tmp_path / "out" / "report.json").read_text())["provenance"]
+    assert provenance == {
+        "model_dir": str(tiny_model_dir),
+        "model_sha256": sha256_file(tiny_model_dir / MODEL_FILE),
+        "temperature": load_manifest(tiny_model_dir).temperature,
+        "gold": str(tiny_gold),
+        "gold_sha256": sha256_file(tiny_gold),
+        "dataset": str(tmp_path / "ds"),
+    }
+
+
+def test_cli_refuses_an_empty_gold_file(tmp_path: Path, tiny_model_dir: Path) -> None:
+    empty = tmp_path / "dev.jsonl"
+    empty.write_text("", encoding="utf-8")
+    for command in (
+        ["evaluate", "--model", str(tiny_model_dir), "--no-baselines", "--out", str(tmp_path / "out")],
+        ["compare", str(tiny_model_dir), str(tiny_model_dir), "--resamples", "100"],
+    ):
+        result = CliRunner().invoke(main, [*command, "--gold", str(empty), "--dataset", str(tmp_path / "none")])
+        assert result.exit_code != 0, command
+        assert f"{empty}: no gold sentences to score" in result.output
+        assert "Traceback" not in result.output
+    assert not (tmp_path / "out").exists()
 
 
 def test_loaded_framing_quotes_are_counted_apart() -> None:
@@ -82,6 +129,7 @@ def test_cli_compare_of_a_model_with_itself_finds_no_difference(
         ],
     )
     assert result.exit_code == 0, result.output
+    assert f"WARNING: the held-out split was not scored: {tmp_path / 'none'} holds no built dataset" in result.output
     row = next(line for line in result.output.splitlines() if line.startswith("| dev gold |"))
     cells = [c.strip() for c in row.strip("|").split("|")]
     assert cells[1] == "12"

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 pytest.importorskip("torch")
 
 from quoteframe.cli import main
-from quoteframe.manifest import MODEL_FILE, TOKENIZER_FILE, load_manifest
+from quoteframe.manifest import MANIFEST_FILE, MODEL_FILE, TOKENIZER_FILE, load_manifest
 from quoteframe.training import export
 
 
@@ -56,6 +56,28 @@ def test_cli_export_prints_gates(tiny_checkpoint: Path, tiny_gold: Path, tmp_pat
     manifest = load_manifest(out)
     assert manifest.max_length == 64
     assert manifest.export["graph"] == "plain" and not manifest.export["optimizer"]["used"]
+
+
+def test_a_folder_holding_a_model_is_replaced_only_with_overwrite(
+    model_copy: Path, tiny_checkpoint: Path, tiny_gold: Path
+) -> None:
+    path = model_copy / MANIFEST_FILE
+    path.write_text(json.dumps(json.loads(path.read_text(encoding="utf-8")) | {"temperature": 0.8}), encoding="utf-8")
+    calibrated = path.read_bytes()
+    with pytest.raises(FileExistsError, match=r"already holds a model \(manifest\.json\)"):
+        export.export_model(tiny_checkpoint, model_copy, gold_path=tiny_gold)
+    command = ["export", "--run", str(tiny_checkpoint), "--out", str(model_copy), "--gold", str(tiny_gold)]
+    refused = CliRunner().invoke(main, [*command, "--graph", "plain"])
+    assert refused.exit_code != 0 and "pass --overwrite to replace it" in refused.output
+    assert path.read_bytes() == calibrated
+
+    (model_copy / "README.md").write_text("# The previous model\n", encoding="utf-8")
+    (model_copy / "evaluation").mkdir()
+    replaced = CliRunner().invoke(main, [*command, "--graph", "plain", "--overwrite"])
+    assert replaced.exit_code == 0, replaced.output
+    assert load_manifest(model_copy).temperature == 1.0
+    assert "its temperature is 1 until quoteframe calibrate fits one" in replaced.output
+    assert "describing the previous model: README.md, evaluation/ (update or remove them)" in replaced.output
 
 
 def test_weight_only_export_gives_each_sentence_the_same_output_in_any_batch(

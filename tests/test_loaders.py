@@ -251,3 +251,11 @@ def test_gold_loader_skips_malformed_lines(tmp_path: Path, caplog: pytest.LogCap
         rows = load_gold(path)
     assert [(r.id, r.framing, r.corpus) for r in rows] == [("x#0", "loaded", "polnear")]
     assert "line 2" in caplog.text and "line 3" in caplog.text
+
+
+def test_gold_loader_names_a_missing_field(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    path = tmp_path / "dev.jsonl"
+    path.write_text(json.dumps({"id": "a#0", "text": "Hi.", "label": "direct_quote"}) + "\n", encoding="utf-8")
+    with caplog.at_level(logging.ERROR):
+        assert load_gold(path) == []
+    assert f"skipped {path} line 1: missing field 'article'" in caplog.text

@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from quoteframe import Classifier
-from quoteframe.checkpoint import fingerprint_differences
+from quoteframe.checkpoint import CHECKPOINT_VERSION, fingerprint_differences
 from quoteframe.cli import main
 from quoteframe.scoring import ScoreOptions, ScoreRefused, output_paths, run_score
 
@@ -172,7 +172,7 @@ def test_checkpoint_of_another_release_is_refused(tmp_path: Path, tiny_model_dir
     work.mkdir(parents=True)
     (work / "checkpoint.json").write_text(json.dumps({"fingerprint": {}, "parts": 1, "version": 1}), encoding="utf-8")
 
-    with pytest.raises(ScoreRefused, match=r"checkpoint version 1 is not 2 .*--overwrite"):
+    with pytest.raises(ScoreRefused, match=rf"checkpoint version 1 is not {CHECKPOINT_VERSION} .*--overwrite"):
         run_score(options, lambda: classifier)
     run_score(ScoreOptions(**{**vars(options), "overwrite": True}), lambda: classifier)
     assert json.loads(output_paths(out).summary.read_text(encoding="utf-8"))["articles"] == 10

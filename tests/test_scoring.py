@@ -259,3 +259,63 @@ def test_help_gives_the_defaults_the_code_uses() -> None:
     text = " ".join(CliRunner().invoke(main, ["score", "--help"]).output.split())
     assert f"Sentences per model call (default: {DEFAULT_BATCH_SIZE})" in text
     assert f"checkpoint (default: {DEFAULT_CHUNK_SIZE})" in text
+
+
+@pytest.mark.parametrize("name", ["out.csv.gz", "out.jsonl.gz", "out.ndjson"])
+def test_compressed_and_other_table_names_are_refused(tmp_path: Path, tiny_model_dir: Path, name: str) -> None:
+    archive = tmp_path / "news.jsonl"
+    archive.write_text(json.dumps({"id": "a", "text": TEXTS[0]}) + "\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["score", str(archive), "-o", str(tmp_path / name), "--no-progress"])
+    assert result.exit_code != 0 and "does not write" in result.output
+    assert not (tmp_path / name).exists()
+
+
+def test_a_folder_named_like_an_output_file_is_refused(tmp_path: Path, tiny_model_dir: Path) -> None:
+    archive = tmp_path / "news.jsonl"
+    archive.write_text(json.dumps({"id": "a", "text": TEXTS[0]}) + "\n", encoding="utf-8")
+    (tmp_path / "res.parquet").mkdir()
+    command = ["score", str(archive), "-o", str(tmp_path / "res.parquet"), "--model", str(tiny_model_dir)]
+    result = CliRunner().invoke(main, [*command, "--overwrite", "--no-progress"])
+    assert result.exit_code != 0 and "res.parquet is a folder" in result.output
+    assert (tmp_path / "res.parquet").is_dir()
+
+
+def test_a_second_run_on_the_same_output_is_refused(tmp_path: Path, tiny_model_dir: Path) -> None:
+    from filelock import FileLock
+
+    from quoteframe.scoring import output_paths
+
+    archive = tmp_path / "news.jsonl"
+    archive.write_text(json.dumps({"id": "a", "text": TEXTS[0]}) + "\n", encoding="utf-8")
+    out = tmp_path / "out"
+    command = ["score", str(archive), "-o", str(out), "--model", str(tiny_model_dir), "--no-progress"]
+    lock = output_paths(out).lock
+    lock.parent.mkdir()
+    with FileLock(lock):  # a run in progress
+        busy = CliRunner().invoke(main, command)
+    assert busy.exit_code != 0 and "another quoteframe score run is writing to" in busy.output
+    assert sorted(path.name for path in out.iterdir()) == [".lock"]
+    assert CliRunner().invoke(main, command).exit_code == 0  # once the first is done, the output is free
+
+
+def test_overwrite_in_another_format_leaves_no_old_table(tmp_path: Path, tiny_model_dir: Path) -> None:
+    archive = tmp_path / "news.jsonl"
+    archive.write_text(json.dumps({"id": "a", "text": TEXTS[0]}) + "\n", encoding="utf-8")
+    out = tmp_path / "out"
+    score(archive, "-o", out, "--model", tiny_model_dir, "--no-progress")
+    score(archive, "-o", out, "--format", "jsonl", "--overwrite", "--model", tiny_model_dir, "--no-progress")
+    assert sorted(path.name for path in out.iterdir() if not path.name.startswith(".")) == [
+        "articles.jsonl",
+        "errors.jsonl",
+        "sentences.jsonl",
+        "summary.json",
+    ]
+
+
+def test_inputs_without_any_record_are_not_a_success(tmp_path: Path, tiny_model_dir: Path) -> None:
+    archive = tmp_path / "empty.jsonl"
+    archive.write_text("\n", encoding="utf-8")
+    command = ["score", str(archive), "-o", str(tmp_path / "out"), "--model", str(tiny_model_dir), "--no-progress"]
+    result = CliRunner().invoke(main, command)
+    assert result.exit_code == 1
+    assert "no article was scored: the inputs hold no record to score" in result.output

@@ -168,3 +168,32 @@ def test_windows_line_ends_and_indentation() -> None:
     assert [s.paragraph for s in sentences] == [0, 1, 1]
     for sentence in sentences:
         assert text[sentence.start : sentence.end] == sentence.text
+
+
+def test_closing_marks_cut_off_a_quotation_go_back_to_it() -> None:
+    # pysbd pairs only matching marks: a curly opening mark closed by a straight one (or the reverse)
+    # left the closing mark at the start of the writer's next sentence, which then read as a quote.
+    for text in (
+        'He said: “We will go. We will win." Then he left. Reporters waited.',
+        'He said: "We will go. We will win.” Then he left. Reporters waited.',
+    ):
+        sentences = split_sentences(text)
+        quotation_end = text[text.index("We will win") : text.index(" Then")]
+        assert [s.text for s in sentences][1:3] == [quotation_end, "Then he left."]
+        assert [s.inside_quote for s in sentences] == [False, True, False, False]
+        assert all(text[s.start : s.end] == s.text for s in sentences)
+        # The hand labels of data/labels count sentences as cut before this repair.
+        kept = split_sentences(text, return_stray_marks=False)
+        assert [s.text[:2] for s in kept][2] in ('" ', "” ")
+
+
+def test_a_quotation_in_single_marks_continues_into_the_next_paragraph() -> None:
+    for opening, closing in (("'", "'"), ("‘", "’"), ('"', '"')):
+        text = (
+            f"The minister said: {opening}We will not go back. Our position has not changed.\n\n"
+            f"{opening}The talks will resume,{closing} she added.\n\nThen she left."
+        )
+        assert [s.inside_quote for s in split_sentences(text)] == [False, True, True, False]
+    # Without a continuing paragraph an unclosed single mark is still read as an apostrophe.
+    text = "The 'old guard stayed. They voted no.\n\nThen they left."
+    assert [s.inside_quote for s in split_sentences(text)] == [False, False, False]

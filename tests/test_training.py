@@ -1,19 +1,24 @@
 """The tiny config trains end to end on the CPU and its checkpoint exports through the parity gates."""
 
 import json
+import logging
 import shutil
+import subprocess
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from click.testing import CliRunner
 from datasets import Dataset, DatasetDict, load_from_disk
 
 from quoteframe import Classifier
+from quoteframe.cli import main
 from quoteframe.encoding import PairEncoder
 from quoteframe.labels import LABELS
-from quoteframe.training.config import load_config
+from quoteframe.training import train as train_module
+from quoteframe.training.config import ConfigError, load_config
 from quoteframe.training.export import export_model, load_torch_model
 from quoteframe.training.teacher import CACHE_FILE, TeacherError, check_teacher, row_key, teacher_log_probs
 from quoteframe.training.tiny import write_tiny_run
@@ -21,8 +26,10 @@ from quoteframe.training.torch_inference import predict_proba, row_pairs
 from quoteframe.training.train import (
     MODEL_FOLDER,
     RUN_FILE,
+    Trainer,
     class_weights,
     distillation_loss,
+    git_commit,
     length_grouped_batches,
     train,
 )
@@ -79,6 +86,9 @@ def test_tiny_config_trains_and_exports(tmp_path: Path, tiny_checkpoint: Path, t
     assert set(record["dev_metrics"]["per_class"]) == set(LABELS)
     assert record["git_commit"]
     assert (run_dir / MODEL_FOLDER / "config.json").is_file()
+    # scored as evaluate scores it: the 3 hand rows of the 6 held out, not the weak ones
+    assert record["heldout_set"] == "heldout (hand rows)"
+    assert record["heldout_metrics"]["n"] == 3
 
     report = export_model(run_dir, tmp_path / "model", gold_path=tiny_gold)
     assert all(gate.passed for gate in report.gates)
@@ -130,6 +140,130 @@ def test_distilled_run_caches_teacher_probabilities_and_needs_only_them(
     (teacher / RUN_FILE).write_text((teacher / RUN_FILE).read_text() + "\n")
     with pytest.raises(TeacherError, match=r"not in train_log_probs\.npz"):
         teacher_log_probs(teacher, rows[:1])
+
+
+def tiny_settings(tmp_path: Path, base: Path, gold: Path, *extra: str) -> tuple[str, ...]:
+    """Overrides that point configs/tiny.yaml at the tiny base, a tiny dataset and gold file, and a run folder."""
+    dataset = tmp_path / "dataset"
+    if not dataset.exists():
+        tiny_dataset(dataset)
+    return (
+        f"base_model={base / MODEL_FOLDER}",
+        f"dataset={dataset}",
+        f"gold_dev={gold}",
+        f"output_dir={tmp_path / 'run'}",
+        *extra,
+    )
+
+
+@pytest.fixture
+def nothing_loads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make loading the weights or the dataset fail the test: a setting's check must come before both."""
+
+    def loaded(*args: object, **kwargs: object) -> None:
+        raise AssertionError("loaded before the settings were checked")
+
+    monkeypatch.setattr(train_module, "load_from_disk", loaded)
+    monkeypatch.setattr(train_module.AutoModelForSequenceClassification, "from_pretrained", loaded)
+
+
+def test_a_run_folder_is_replaced_only_with_overwrite(
+    tmp_path: Path, tiny_checkpoint: Path, tiny_gold: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = load_config(REPO / "configs" / "tiny.yaml", tiny_settings(tmp_path, tiny_checkpoint, tiny_gold))
+    run_dir = train(config)
+    first = (run_dir / RUN_FILE).read_bytes()
+    with pytest.raises(ConfigError, match=r"output_dir: .* already holds a training run \(run\.json, checkpoint/\)"):
+        train(config)
+    command = ["train", "--config", str(REPO / "configs" / "tiny.yaml")]
+    for setting in tiny_settings(tmp_path, tiny_checkpoint, tiny_gold):
+        command += ["--set", setting]
+    refused = CliRunner().invoke(main, command)
+    assert refused.exit_code == 1 and "pass --overwrite" in refused.output and "Traceback" not in refused.output
+    assert (run_dir / RUN_FILE).read_bytes() == first
+
+    # killed during the run: the old record is already gone, so no export can pair it with new weights
+    def killed(self: Trainer, rows: list[dict]) -> None:
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patch:
+        patch.setattr(Trainer, "evaluate", killed)
+        with pytest.raises(KeyboardInterrupt):
+            train(config, overwrite=True)
+    assert not (run_dir / RUN_FILE).exists() and not (run_dir / MODEL_FOLDER).exists()
+    with pytest.raises(ConfigError, match=r"already holds a training run"):  # a partial run is a run too
+        (run_dir / MODEL_FOLDER).mkdir()
+        train(config)
+    replaced = CliRunner().invoke(main, [*command, "--overwrite"])
+    assert replaced.exit_code == 0, replaced.output
+    assert json.loads((run_dir / RUN_FILE).read_text())["history"]
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ("base_model=nowhere/tiny", "base_model: base model folder nowhere/tiny does not exist"),
+        ("base_model=package:no-such-encoder", "base_model: base model package 'no-such-encoder' is not installed"),
+        ("dataset=nowhere/dataset", "dataset: nowhere/dataset holds no built dataset"),
+        ("gold_dev=nowhere/dev.jsonl", "gold_dev: nowhere/dev.jsonl is not a file"),
+    ],
+)
+def test_a_missing_file_is_named_by_its_key_before_anything_loads(
+    tmp_path: Path, tiny_checkpoint: Path, tiny_gold: Path, nothing_loads: None, setting: str, message: str
+) -> None:
+    settings = tiny_settings(tmp_path, tiny_checkpoint, tiny_gold, setting)
+    with pytest.raises(ConfigError, match=message):
+        train(load_config(REPO / "configs" / "tiny.yaml", settings))
+    command = ["train", "--config", str(REPO / "configs" / "tiny.yaml")]
+    for item in settings:
+        command += ["--set", item]
+    result = CliRunner().invoke(main, command)
+    assert result.exit_code == 1
+    assert f"tiny.yaml: {message}" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("text", ["", '{"id": "a#0", "text": "Hi.", "label": "direct_quote"}\n'])
+def test_a_dev_file_without_rows_is_refused_before_anything_loads(
+    tmp_path: Path, tiny_checkpoint: Path, tiny_gold: Path, nothing_loads: None, text: str
+) -> None:
+    dev = tmp_path / "dev.jsonl"
+    dev.write_text(text, encoding="utf-8")
+    config = load_config(REPO / "configs" / "tiny.yaml", tiny_settings(tmp_path, tiny_checkpoint, tiny_gold))
+    with pytest.raises(ConfigError, match=rf"gold_dev: no gold rows read from {dev}"):
+        Trainer(config.model_copy(update={"gold_dev": dev}))
+
+
+def test_training_rows_of_no_weighted_quality_are_refused_and_a_missing_quality_is_warned_of(
+    tmp_path: Path, tiny_checkpoint: Path, tiny_gold: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = tiny_settings(tmp_path, tiny_checkpoint, tiny_gold)
+    tiny = REPO / "configs" / "tiny.yaml"
+    refused = (
+        r"quality_weights: no training rows of the qualities weighted \(model\); "
+        r"the train split of .*dataset has corpus 8, hand 24, rule 16"
+    )
+    with pytest.raises(ConfigError, match=refused):
+        Trainer(load_config(tiny, (*settings, "quality_weights={model: 1.0}")))
+    with caplog.at_level(logging.WARNING):
+        trainer = Trainer(load_config(tiny, (*settings, "quality_weights={hand: 1, model: 1}")))
+    assert len(trainer.train_rows) == 24
+    assert "quality_weights: model rows have weight 1, but the train split of" in caplog.text
+
+
+def test_git_commit_is_the_package_checkout_not_the_current_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if shutil.which("git") is None or not (REPO / ".git").exists():
+        pytest.skip("needs git and the project's own git checkout")
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True, check=True).stdout
+    other = tmp_path / "other"
+    other.mkdir()
+    subprocess.run(["git", "init", "-q"], cwd=other, check=True)
+    monkeypatch.chdir(other)
+    assert git_commit().split("-")[0] == head.strip()
+    assert git_commit(tmp_path) == "unknown"  # not a checkout
+    assert git_commit(other) == "unknown"  # a checkout that does not track the folder
 
 
 def test_teacher_problems_are_caught_before_training(tmp_path: Path, tiny_checkpoint: Path) -> None:

@@ -18,8 +18,15 @@ def resolve_base_model(spec: str) -> Path:
     """
     if not spec.startswith(PACKAGE_PREFIX):
         path = Path(spec)
-        if not (path / "config.json").is_file():
-            raise FileNotFoundError(f"base model folder {path} has no config.json")
+        # The fast tokenizer is read by file (quoteframe.encoding), so a folder without it fails as late as
+        # one without weights.
+        missing = [name for name in ("config.json", "tokenizer.json") if not (path / name).is_file()]
+        if missing:
+            where = "does not exist" if not path.is_dir() else f"has no {' and no '.join(missing)}"
+            raise FileNotFoundError(
+                f"base model folder {path} {where} (a Hugging Face model folder with config.json and "
+                f"tokenizer.json, or {PACKAGE_PREFIX}<distribution>)"
+            )
         return path
     distribution = spec[len(PACKAGE_PREFIX) :]
     module = distribution.replace("-", "_")

@@ -147,7 +147,7 @@ def calibrate_model(
     held. With ``write=False`` the report is computed and the folder left as it was.
     """
     from quoteframe.classifier import Classifier
-    from quoteframe.training.evaluation import classifier_system, heldout_hand_rows
+    from quoteframe.training.evaluation import DEV_SET, HELDOUT_SET, classifier_system, heldout_hand_rows
     from quoteframe.training.gold import read_gold
     from quoteframe.training.provenance import evaluation_warnings
 
@@ -164,7 +164,7 @@ def calibrate_model(
     # Undo the folder's temperature: the fit and the "before" figures are of the model's own logits.
     scored = [
         (name, rescale(system(rows)[1], 1.0 / manifest.temperature), label_ids([r["label"] for r in rows]))
-        for name, rows in (("heldout (hand rows)", heldout), ("dev gold", dev))
+        for name, rows in ((HELDOUT_SET, heldout), (DEV_SET, dev))
     ]
     temperature = fit_factor(scored[0][1], scored[0][2])
     sets = tuple(measure(name, probabilities, gold, temperature) for name, probabilities, gold in scored)

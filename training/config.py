@@ -6,22 +6,46 @@ out-of-range values are rejected with the offending key named.
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from pathlib import Path
 from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic_core import PydanticCustomError
 
 from quoteframe.inputs import ContextMode
 
 
 class ConfigError(ValueError):
-    """A config file that cannot be used, with a message that names the problem."""
+    """A config that cannot be used: a bad value, or a path it names that does not hold what it should.
+
+    The message names the key at fault.
+    """
 
 
+def _not_a_bool(value: object) -> object:
+    """Refuse ``true``/``false`` where a number belongs: pydantic would read them as 1.0 and 0.0.
+
+    Not ``strict=True``: YAML 1.1 reads ``5e-5`` (no dot) as a string, which a float field must still take.
+    """
+    if isinstance(value, bool):
+        raise PydanticCustomError("float_type", "Input should be a number, not a boolean")
+    return value
+
+
+_NOT_A_BOOL = BeforeValidator(_not_a_bool)
+#: A float setting. Counts and switches below are strict, so that ``true`` is not read as 1 nor ``"no"`` as
+#: false; floats take a bool neither.
+Real = Annotated[float, _NOT_A_BOOL]
 #: A loss weight: finite and not absurd (an infinite or huge weight turns the loss into NaN in float32).
-#: Counts and switches below are strict, so that ``true`` is not read as 1 nor ``"no"`` as false.
-LossWeight = Annotated[float, Field(ge=0, le=1000, allow_inf_nan=False)]
+#: The bounds sit on the float itself (here and on the optional floats): on a nested ``Annotated[Real, ...]`` or
+#: on a union, pydantic drops ``allow_inf_nan``.
+LossWeight = Annotated[float, Field(ge=0, le=1000, allow_inf_nan=False), _NOT_A_BOOL]
+#: Most torch threads a run may ask for.
+MAX_THREADS = 1024
+#: Largest ``seed``: numpy's generators take seeds from 0 to 2**32 - 1.
+MAX_SEED = 2**32 - 1
 
 
 class TrainConfig(BaseModel):
@@ -35,16 +59,16 @@ class TrainConfig(BaseModel):
     dataset: Path = Path("data/build/dataset")
     gold_dev: Path = Path("../shared/gold/dev.jsonl")
     output_dir: Path = Path("runs/default")
-    seed: int = Field(13, strict=True)
+    seed: int = Field(13, ge=0, le=MAX_SEED, strict=True)
     max_length: int = Field(128, ge=16, le=512, strict=True)
     #: what the model reads besides the sentence (see :data:`quoteframe.inputs.ContextMode`)
     context: ContextMode = "quote_state"
     epochs: int = Field(4, ge=1, le=50, strict=True)
     batch_size: int = Field(32, ge=1, le=1024, strict=True)
-    learning_rate: float = Field(5e-5, gt=0, le=1e-2)
-    weight_decay: float = Field(0.01, ge=0, le=1)
-    warmup_ratio: float = Field(0.1, ge=0, lt=1)
-    label_smoothing: float = Field(0.0, ge=0, lt=0.5)
+    learning_rate: Real = Field(5e-5, gt=0, le=1e-2)
+    weight_decay: Real = Field(0.01, ge=0, le=1)
+    warmup_ratio: Real = Field(0.1, ge=0, lt=1)
+    label_smoothing: Real = Field(0.0, ge=0, lt=0.5)
     #: class weights in the loss: none, inverse frequency, or its square root (milder)
     class_weighting: Literal["none", "inverse", "sqrt_inverse"] = "sqrt_inverse"
     #: loss weight of a row by where its label came from; a quality missing here is not trained on
@@ -60,15 +84,16 @@ class TrainConfig(BaseModel):
     #: its ``train_log_probs.npz`` is used where present, else its checkpoint computes and writes it
     teacher: Path | None = None
     #: share of the loss taken from the teacher's soft targets, the rest from the labels (with a teacher only)
-    distill_weight: float | None = Field(None, gt=0, le=1, allow_inf_nan=False)
+    distill_weight: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False), _NOT_A_BOOL] | None = None
     #: softens both distributions before they are compared; the soft loss is scaled by its square
-    distill_temperature: float | None = Field(None, gt=0, le=20, allow_inf_nan=False)
+    distill_temperature: Annotated[float, Field(gt=0, le=20, allow_inf_nan=False), _NOT_A_BOOL] | None = None
     #: weight of the auxiliary loss that tags each loaded row's evidence tokens, added to the label loss
     #: (:mod:`quoteframe.training.evidence`; 0: off)
-    evidence_weight: float = Field(0.0, ge=0, le=10, allow_inf_nan=False)
+    evidence_weight: Real = Field(0.0, ge=0, le=10, allow_inf_nan=False)
     #: cap on training rows, for smoke tests (0: all rows)
     max_train_rows: int = Field(0, ge=0, strict=True)
-    num_threads: int = Field(0, ge=0, strict=True)
+    #: torch threads (0: torch's default); more than :data:`MAX_THREADS` is a typo, not a machine
+    num_threads: int = Field(0, ge=0, le=MAX_THREADS, strict=True)
 
     @model_validator(mode="after")
     def _settings_agree(self) -> TrainConfig:
@@ -82,11 +107,38 @@ class TrainConfig(BaseModel):
         return self
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, but a key set twice in one mapping is an error rather than a silent last win.
+
+    YAML requires unique keys; PyYAML keeps the last value, so a forgotten earlier line would quietly
+    lose to a later one (or win, to a reader who stops at the first).
+    """
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        lines: dict[object, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            line = key_node.start_mark.line + 1
+            if isinstance(key, Hashable) and key in lines:
+                where = f"line {line}" if lines[key] == line else f"lines {lines[key]} and {line}"
+                raise yaml.constructor.ConstructorError(problem=f"key {key!r} is set twice ({where}); set it once")
+            lines[key] = line
+        return super().construct_mapping(node, deep)
+
+
+def _parse_yaml(text: str) -> object:
+    """YAML as ``yaml.safe_load`` reads it, except that a duplicate key is an error."""
+    return yaml.load(text, Loader=_UniqueKeyLoader)
+
+
 def _parse_override(item: str) -> tuple[str, object]:
     key, sep, value = item.partition("=")
     if not sep or not key:
         raise ConfigError(f"override {item!r} is not KEY=VALUE")
-    return key.strip(), yaml.safe_load(value)
+    try:
+        return key.strip(), _parse_yaml(value)
+    except yaml.YAMLError as err:
+        raise ConfigError(f"override {item!r}: the value is not valid YAML: {err}") from err
 
 
 def _where(loc: tuple, overridden: dict[str, object]) -> str:
@@ -98,11 +150,14 @@ def _where(loc: tuple, overridden: dict[str, object]) -> str:
 def load_config(path: Path, overrides: tuple[str, ...] = ()) -> TrainConfig:
     """Read ``path``, apply ``KEY=VALUE`` overrides (values parsed as YAML) and validate."""
     try:
-        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        raw = _parse_yaml(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError as err:
         raise ConfigError(f"config file not found: {path}") from err
     except yaml.YAMLError as err:
         raise ConfigError(f"{path}: not valid YAML: {err}") from err
+    if raw is None or raw == {}:
+        # Every setting would be a default, output_dir included: a blanked file must not pass for a config.
+        raise ConfigError(f"{path}: sets nothing (empty, or every line a comment); a config names its settings")
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping of settings, got {type(raw).__name__}")
     overridden = dict(_parse_override(item) for item in overrides)

@@ -333,6 +333,7 @@ def build_rows(config: BuildConfig) -> BuildResult:
     pairs: list[tuple[str, SentenceView, str]] = []
     weak: list[dict] = []
     groups: dict[str, str] = {}
+    empty: list[str] = []
     for name in corpora:
         wanted_weak = config.weak and name in config.weak_corpora
         # Sentence splitting is the slow part: without weak rows only the gold articles are needed.
@@ -340,6 +341,7 @@ def build_rows(config: BuildConfig) -> BuildResult:
         articles = load_corpus(name, config.corpora_root, gold_texts, only=only)
         if not articles:
             log.error("corpus %s: nothing loaded under %s", name, config.corpora_root)
+            empty.append(name)
         for article in tqdm(articles, desc=f"label {name}", unit="article", disable=not config.progress):
             if key := source_key(article.source):
                 groups[article.article_id] = key
@@ -357,6 +359,12 @@ def build_rows(config: BuildConfig) -> BuildResult:
                 gold = gold_by_id.get(sentence_id)
                 if gold is not None:
                     pairs.append((name, view, gold.label))
+    if corpora and len(empty) == len(corpora):
+        # One missing corpus costs its rows; none at all is a wrong folder, and its build would hold no context.
+        raise ValueError(
+            f"no corpus loaded under {config.corpora_root} ({', '.join(corpora)}): is it the folder that holds "
+            "basil/, babe/, polnear/, newssd_eng/ and bbc_news/?"
+        )
 
     rows = hand_rows(grouped, corpus_articles) + weak
     rows, dropped = deduplicate(rows, blocked={normalise(row.text) for row in gold_dev})

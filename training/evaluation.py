@@ -7,10 +7,10 @@ The model card quotes these numbers, so they come from the files users run (the 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -57,6 +57,11 @@ def classifier_system(classifier: Classifier) -> System:
 
 #: Bootstrap resamples behind the macro-F1 interval that ``quoteframe evaluate`` prints for each set.
 INTERVAL_RESAMPLES = 1000
+#: The names of the sets a model is scored on, in reports and (the held-out one) in a run's ``run.json``.
+DEV_SET = "dev gold"
+HELDOUT_SET = "heldout (hand rows)"
+#: The sets ``quoteframe evaluate`` scores, each with its plots (:func:`plot_files`).
+EVALUATED_SETS = (DEV_SET, HELDOUT_SET)
 
 
 def article_ids(rows: Sequence[dict]) -> list[str]:
@@ -100,6 +105,21 @@ def confident_errors(rows: Sequence[dict], result: SetResult, top: int = 20) -> 
         }
         for i in wrong[:top]
     ]
+
+
+def plot_files(set_name: str) -> tuple[str, str]:
+    """The file names of one set's confusion matrix and reliability diagram."""
+    slug = set_name.replace(" ", "_").replace("(", "").replace(")", "")
+    return f"confusion_{slug}.png", f"reliability_{slug}.png"
+
+
+def remove_stale_plots(out_dir: Path, scored: Sequence[str]) -> None:
+    """Delete the plots of the evaluated sets this report leaves out: left by an earlier report in the
+    folder, they would pass for plots of this one. Only files evaluate itself names are touched."""
+    for name in EVALUATED_SETS:
+        if name not in scored:
+            for file in plot_files(name):
+                (out_dir / file).unlink(missing_ok=True)
 
 
 def plot_confusion(report: EvalReport, path: Path, title: str) -> None:
@@ -158,8 +178,12 @@ def write_report(
     framing: dict,
     system_name: str = "quoteframe (int8 ONNX)",
     warnings: Sequence[str] = (),
+    provenance: dict[str, Any] | None = None,
 ) -> str:
-    """Write plots, ``report.json`` and ``report.txt`` to ``out_dir``; return the text report."""
+    """Write plots, ``report.json`` and ``report.txt`` to ``out_dir``; return the text report.
+
+    ``provenance`` (:func:`report_provenance`) goes into ``report.json`` as it is.
+    """
     from quoteframe.training.baselines import format_results
 
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -167,6 +191,7 @@ def write_report(
     sections = [*(f"WARNING: {warning}" for warning in warnings), table, ""]
     payload: dict = {
         "system": system_name,
+        "provenance": provenance,
         "warnings": list(warnings),
         "sets": {},
         "baselines": [],
@@ -184,9 +209,9 @@ def write_report(
         payload["sets"][result.name] = {"macro_f1_interval": asdict(interval) | {"resamples": INTERVAL_RESAMPLES}}
     sections.append("")
     for rows, result in model_results:
-        slug = result.name.replace(" ", "_").replace("(", "").replace(")", "")
-        plot_confusion(result.report, out_dir / f"confusion_{slug}.png", f"{system_name}\n{result.name}")
-        plot_reliability(rows, result, out_dir / f"reliability_{slug}.png")
+        confusion, reliability = plot_files(result.name)
+        plot_confusion(result.report, out_dir / confusion, f"{system_name}\n{result.name}")
+        plot_reliability(rows, result, out_dir / reliability)
         sections += [result.report.format_table(f"{system_name} on {result.name}"), ""]
         payload["sets"][result.name] |= {
             "metrics": result.report.to_dict(),
@@ -209,6 +234,12 @@ def write_report(
     return text
 
 
+def hand_rows(rows: Iterable[dict]) -> list[dict]:
+    """The hand-labelled rows: a model is scored against hand labels only, on dev and held-out rows alike,
+    so that every figure of one set (evaluate, calibrate, compare, a run's ``run.json``) is of the same rows."""
+    return [r for r in rows if r["label_quality"] == "hand"]
+
+
 def heldout_hand_rows(dataset_dir: Path | None) -> list[dict]:
     """The hand-labelled rows of a built dataset's held-out split; none when there is no build or no split."""
     if dataset_dir is None or not (dataset_dir / "dataset_dict.json").is_file():
@@ -218,7 +249,45 @@ def heldout_hand_rows(dataset_dir: Path | None) -> list[dict]:
     splits = load_from_disk(str(dataset_dir))
     if "heldout" not in splits:
         return []
-    return [r for r in splits["heldout"] if r["label_quality"] == "hand"]
+    return hand_rows(splits["heldout"])
+
+
+def no_heldout_reason(dataset_dir: Path | None) -> str:
+    """Why :func:`heldout_hand_rows` found no rows, for the report that goes without them."""
+    splits_file = None if dataset_dir is None else dataset_dir / "dataset_dict.json"
+    if splits_file is None:
+        why = "no dataset was given"
+    elif not splits_file.is_file():
+        why = f"{dataset_dir} holds no built dataset (quoteframe data build writes one)"
+    elif "heldout" not in json.loads(splits_file.read_text(encoding="utf-8"))["splits"]:
+        why = f"the dataset at {dataset_dir} has no held-out split"
+    else:
+        why = f"the held-out split of {dataset_dir} has no hand-labelled row"
+    return f"the held-out split was not scored: {why}"
+
+
+def read_gold_rows(gold_path: Path) -> list[dict]:
+    """The gold file's rows, refused when there are none: a report on nothing must not pass for one."""
+    from quoteframe.training.gold import read_gold
+
+    rows = read_gold(gold_path)
+    if not rows:
+        raise ValueError(f"{gold_path}: no gold sentences to score (empty, or every line skipped, as logged above)")
+    return rows
+
+
+def report_provenance(classifier: Classifier, gold_path: Path, dataset_dir: Path | None) -> dict[str, Any]:
+    """What a report was computed from, so that a ``report.json`` found later names its model and data."""
+    from quoteframe.manifest import MODEL_FILE, sha256_file
+
+    return {
+        "model_dir": str(classifier.model_dir),
+        "model_sha256": classifier.manifest.files[MODEL_FILE],
+        "temperature": classifier.manifest.temperature,
+        "gold": str(gold_path),
+        "gold_sha256": sha256_file(gold_path),
+        "dataset": None if dataset_dir is None else str(dataset_dir),
+    }
 
 
 def evaluate_model(
@@ -230,19 +299,26 @@ def evaluate_model(
     with_baselines: bool = True,
     babe_lexicon: Path | None = None,
 ) -> str:
-    """Score the model folder on dev gold (and the held-out hand rows), next to the baselines."""
-    from quoteframe.classifier import Classifier
-    from quoteframe.training.gold import read_gold
+    """Score the model folder on dev gold (and the held-out hand rows), next to the baselines.
 
+    A held-out set left out is said in the report's warnings, and the plots of an earlier report in
+    ``out_dir`` for a set this one leaves out are deleted.
+    """
+    from quoteframe.classifier import Classifier
+
+    dev_rows = read_gold_rows(gold_path)
     classifier = Classifier.load(model_dir)
     system = classifier_system(classifier)
     warnings = evaluation_warnings(classifier.manifest.training, gold_path, dataset_dir)
-    dev_rows = read_gold(gold_path)
-    results = [(dev_rows, score(system, dev_rows, "dev gold"))]
+    results = [(dev_rows, score(system, dev_rows, DEV_SET))]
     have_dataset = dataset_dir is not None and (dataset_dir / "dataset_dict.json").is_file()
     heldout = heldout_hand_rows(dataset_dir)
     if heldout:
-        results.append((heldout, score(system, heldout, "heldout (hand rows)")))
+        results.append((heldout, score(system, heldout, HELDOUT_SET)))
+    else:
+        warnings.append(no_heldout_reason(dataset_dir))
+    if with_baselines and not have_dataset:
+        warnings.append(f"the baselines were not scored: they train on a built dataset, and {dataset_dir} holds none")
     baselines = []
     if with_baselines and have_dataset:
         from quoteframe.training.baselines import run_baselines
@@ -251,7 +327,9 @@ def evaluate_model(
             b for b in run_baselines(dataset_dir, gold_path, corpora_root, babe_lexicon) if b[1] != "heldout (all rows)"
         ]
     framing = loaded_framing_quotes(dev_rows, results[0][1].predicted)
-    return write_report(out_dir, results, baselines, framing, warnings=warnings)
+    remove_stale_plots(out_dir, [result.name for _, result in results])
+    provenance = report_provenance(classifier, gold_path, dataset_dir)
+    return write_report(out_dir, results, baselines, framing, warnings=warnings, provenance=provenance)
 
 
 def compare_models(
@@ -263,8 +341,9 @@ def compare_models(
     Each model labels dev and the held-out rows once; the corpus lines are slices of that one run.
     """
     from quoteframe.classifier import Classifier
-    from quoteframe.training.gold import read_gold
 
+    dev = read_gold_rows(gold_path)
+    heldout = heldout_hand_rows(dataset_dir)
     classifiers = [Classifier.load(model_a), Classifier.load(model_b)]
     systems = [classifier_system(classifier) for classifier in classifiers]
     lines = [
@@ -272,12 +351,14 @@ def compare_models(
         for name, classifier in zip("AB", classifiers, strict=True)
         for warning in evaluation_warnings(classifier.manifest.training, gold_path, dataset_dir)
     ]
+    if not heldout:
+        lines.append(f"WARNING: {no_heldout_reason(dataset_dir)}")
     lines += [
         f"A = {model_a}, B = {model_b}; paired bootstrap over whole articles, {resamples} resamples",
         "| eval set | n | articles | macro-F1 A | macro-F1 B | B - A | 95% interval | share of resamples B > A |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    for name, rows in (("dev gold", read_gold(gold_path)), ("heldout (hand rows)", heldout_hand_rows(dataset_dir))):
+    for name, rows in ((DEV_SET, dev), (HELDOUT_SET, heldout)):
         if not rows:
             continue
         gold, articles = [r["label"] for r in rows], article_ids(rows)

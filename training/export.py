@@ -10,7 +10,7 @@ dev gold sentences that nothing was lost on the way:
 - int8 vs fp32 ONNX: the same label on at least :data:`MIN_AGREEMENT` of the sentences.
 
 Model, tokenizer and manifest are written only when every gate passes, so a failed export never
-replaces a working model folder.
+replaces a working model folder; a folder that holds a model is replaced only when the caller says so.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from quoteframe.classifier import softmax
 from quoteframe.encoding import EncodedPair, PairEncoder
 from quoteframe.inputs import ContextMode
 from quoteframe.labels import LABEL_TO_ID, LABELS
-from quoteframe.manifest import MODEL_FILE, TOKENIZER_FILE, Manifest, sha256_file, write_manifest
+from quoteframe.manifest import MANIFEST_FILE, MODEL_FILE, TOKENIZER_FILE, Manifest, sha256_file, write_manifest
 from quoteframe.runner import BatchRunner
 from quoteframe.training.config import TrainConfig
 from quoteframe.training.gold import read_gold
@@ -92,6 +92,10 @@ class ExportReport:
     fused_operators: dict[str, int]
     gold_sentences: int
     manifest: Manifest | None = field(default=None)
+    #: whether ``out_dir`` held a model that this export replaced (its temperature and calibration with it)
+    replaced: bool = False
+    #: what else lay in a replaced model's folder (a model card, an evaluation): it describes that model
+    other_files: tuple[str, ...] = ()
 
 
 class ExportGateError(RuntimeError):
@@ -351,6 +355,29 @@ def fastest_int8(graphs: Graphs, batches: Batches) -> tuple[str, dict[str, float
     return min(timing, key=timing.__getitem__), timing
 
 
+def check_out_dir(out_dir: Path, overwrite: bool) -> tuple[str, ...] | None:
+    """Refuse an ``out_dir`` that holds a model unless ``overwrite``; ``None`` when it holds none.
+
+    For a model to replace, return the other entries of its folder (not hidden ones), which an export
+    does not write: a model card or an evaluation there still describes the old model.
+    """
+    if not (out_dir / MANIFEST_FILE).is_file():
+        return None
+    if not overwrite:
+        raise FileExistsError(
+            f"{out_dir} already holds a model ({MANIFEST_FILE}); choose another --out, or pass --overwrite to "
+            "replace it (its temperature and calibration go with it)"
+        )
+    written = {MODEL_FILE, TOKENIZER_FILE, MANIFEST_FILE}
+    return tuple(
+        sorted(
+            entry.name + ("/" if entry.is_dir() else "")
+            for entry in out_dir.iterdir()
+            if entry.name not in written and not entry.name.startswith(".")
+        )
+    )
+
+
 def install(files: dict[str, Path], out_dir: Path) -> None:
     """Copy files into ``out_dir`` under their final names, each through a temporary name then a rename."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -368,13 +395,15 @@ def export_model(
     min_agreement: float = MIN_AGREEMENT,
     graph: str | None = None,
     quantization: str = "dynamic",
+    overwrite: bool = False,
 ) -> ExportReport:
     """Export the run in ``run_dir`` to the model folder ``out_dir``; raise :class:`ExportGateError` on a gate.
 
     ``max_length`` defaults to the run's recorded ``config.max_length``, else :data:`DEFAULT_MAX_LENGTH`.
     ``graph`` (one of :data:`GRAPHS`) fixes which quantized graph ships; by default the faster one on this
     machine does, which makes the shipped file depend on the machine's load at export time.
-    ``quantization`` is one of :data:`QUANTIZATIONS`.
+    ``quantization`` is one of :data:`QUANTIZATIONS`. An ``out_dir`` that holds a model (``manifest.json``)
+    is refused, before any work, unless ``overwrite``: a calibrated model's temperature would be lost.
     """
     if graph is not None and graph not in GRAPHS:
         raise ValueError(f"unknown graph {graph!r}; expected one of {', '.join(GRAPHS)}")
@@ -384,6 +413,7 @@ def export_model(
     if graph is not None and graph not in shippable:
         raise ValueError(f"{quantization} quantization ships only the {' or '.join(shippable)} graph, not {graph!r}")
     run_dir, out_dir = Path(run_dir), Path(out_dir)
+    other_files = check_out_dir(out_dir, overwrite)
     checkpoint = find_checkpoint(run_dir)
     run_info = read_run_info(run_dir)
     recorded = run_info.get("config", {})
@@ -434,4 +464,7 @@ def export_model(
         training=run_info,
     )
     write_manifest(out_dir, manifest)
-    return ExportReport(out_dir, gates, graph, quantization, timing, fused, len(rows), manifest)
+    replaced = other_files is not None
+    return ExportReport(
+        out_dir, gates, graph, quantization, timing, fused, len(rows), manifest, replaced, other_files or ()
+    )

@@ -103,7 +103,9 @@ def load_gold(path: Path) -> list[GoldRow]:
                         evidence=record.get("evidence", ""),
                     )
                 )
-            except (ValueError, KeyError, TypeError) as error:
+            except KeyError as error:  # its repr alone (``'article'``) would not say what is wrong
+                log.error("skipped %s line %d: missing field %s", path, number, error)
+            except (ValueError, TypeError) as error:
                 log.error("skipped %s line %d: %s", path, number, error)
     return rows
 
@@ -148,7 +150,8 @@ def _paragraph_starts(text: str, spans: Sequence[tuple[int, int]]) -> list[bool]
 
 
 def _split_text(text: str) -> tuple[list[str], list[tuple[int, int]], list[bool]]:
-    sentences = split_sentences(text)
+    # The cut the hand labels of data/labels were made on (their sentence ids count it).
+    sentences = split_sentences(text, return_stray_marks=False)
     starts = [i == 0 or s.paragraph != sentences[i - 1].paragraph for i, s in enumerate(sentences)]
     return [s.text for s in sentences], [(s.start, s.end) for s in sentences], starts
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import logging
 import math
 import platform
 import random
+import shutil
 import subprocess
 import time
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +23,8 @@ from quoteframe.batching import pad_batch
 from quoteframe.encoding import PairEncoder
 from quoteframe.labels import LABEL_TO_ID, LABELS
 from quoteframe.training.base_model import resolve_base_model
-from quoteframe.training.config import TrainConfig
+from quoteframe.training.config import ConfigError, TrainConfig
+from quoteframe.training.evaluation import HELDOUT_SET, hand_rows
 from quoteframe.training.evidence import EvidenceHead, evidence_targets, target_batch
 from quoteframe.training.gold import read_gold
 from quoteframe.training.metrics import evaluate_predictions
@@ -28,6 +32,10 @@ from quoteframe.training.torch_inference import predict_proba, row_pairs, to_ten
 
 RUN_FILE = "run.json"
 MODEL_FOLDER = "checkpoint"
+#: This module's folder: the code whose commit a run records, wherever the command is run from.
+SOURCE_DIR = Path(__file__).resolve().parent
+
+log = logging.getLogger(__name__)
 
 
 def seed_everything(seed: int) -> None:
@@ -38,13 +46,21 @@ def seed_everything(seed: int) -> None:
     torch.cuda.manual_seed_all(seed)
 
 
-def git_commit() -> str:
-    """The commit the code ran from, marked ``-dirty`` when the tree had uncommitted changes."""
+def git_commit(source: Path = SOURCE_DIR) -> str:
+    """The commit of the checkout that holds ``source``, marked ``-dirty`` when its tree had uncommitted changes.
+
+    Git runs in ``source``, not in the current folder, which may be any other repository. ``unknown`` when
+    ``source`` is not tracked by a git checkout: an installed copy of the package, even one lying inside
+    some repository's ignored folder (a virtualenv), has no commit.
+    """
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=source, capture_output=True, text=True, check=True).stdout.strip()
+
     try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True, check=True
-        ).stdout.strip()
+        git("ls-files", "--error-unmatch", "--", ".")
+        commit = git("rev-parse", "HEAD")
+        dirty = git("status", "--porcelain", "--untracked-files=no")
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
     return commit + ("-dirty" if dirty else "")
@@ -94,11 +110,87 @@ def length_grouped_batches(lengths: list[int], batch_size: int, rng: random.Rand
     return batches
 
 
+def previous_run(output_dir: Path) -> list[Path]:
+    """What an earlier run left in ``output_dir``: its run record and its checkpoint, where present."""
+    return [path for path in (output_dir / RUN_FILE, output_dir / MODEL_FOLDER) if path.exists()]
+
+
+def check_output_dir(output_dir: Path, overwrite: bool) -> None:
+    """Refuse to train into a folder holding a run, unless told to replace it.
+
+    A new run would write its checkpoint over the old one and, killed before the end, leave it beside the
+    old ``run.json``, whose context and max_length an export would then ship the new weights with.
+    """
+    found = previous_run(output_dir)
+    if found and not overwrite:
+        names = ", ".join(path.name + ("/" if path.is_dir() else "") for path in found)
+        raise ConfigError(
+            f"output_dir: {output_dir} already holds a training run ({names}); set another output_dir, "
+            "or pass --overwrite to delete it and train afresh"
+        )
+
+
+def remove_previous_run(output_dir: Path) -> None:
+    """Delete an earlier run's record and checkpoint before training, so that no state of a killed run pairs
+    new weights with the old record."""
+    for path in previous_run(output_dir):
+        if path.is_dir():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+
+
+def check_inputs(config: TrainConfig) -> Path:
+    """Fail on a setting that names a missing file before minutes of loading, not after; return the base
+    model folder."""
+    try:
+        base = resolve_base_model(config.base_model)
+    except FileNotFoundError as err:
+        raise ConfigError(f"base_model: {err}") from err
+    if not (Path(config.dataset) / "dataset_dict.json").is_file():
+        raise ConfigError(
+            f"dataset: {config.dataset} holds no built dataset (no dataset_dict.json); quoteframe data build writes one"
+        )
+    if not Path(config.gold_dev).is_file():
+        raise ConfigError(f"gold_dev: {config.gold_dev} is not a file")
+    return base
+
+
+def training_rows(rows: list[dict], config: TrainConfig) -> list[dict]:
+    """The rows of the label qualities the config weights.
+
+    None at all is an error (a loop over no rows ends in a division by zero); a weighted quality the build
+    lacks is a warning, since it usually means a config written for another build.
+    """
+    weights = config.quality_weights
+    have = Counter(row["label_quality"] for row in rows)
+    asked = sorted(quality for quality, weight in weights.items() if weight > 0)
+    for quality in asked:
+        if not have[quality]:
+            log.warning(
+                "quality_weights: %s rows have weight %g, but the train split of %s holds none",
+                quality,
+                weights[quality],
+                config.dataset,
+            )
+    train = [row for row in rows if weights.get(row["label_quality"], 0.0) > 0]
+    if not train:
+        held = ", ".join(f"{quality} {count}" for quality, count in sorted(have.items())) or "no rows at all"
+        raise ConfigError(
+            f"quality_weights: no training rows of the qualities weighted ({', '.join(asked)}); "
+            f"the train split of {config.dataset} has {held}"
+        )
+    return train
+
+
 class Trainer:
     """One training run: data, model, loop, model selection and the run record."""
 
-    def __init__(self, config: TrainConfig) -> None:
+    def __init__(self, config: TrainConfig, overwrite: bool = False) -> None:
         self.config = config
+        self.overwrite = overwrite
+        check_output_dir(Path(config.output_dir), overwrite)
+        self.base_path = check_inputs(config)
         self.commit = git_commit()  # the code that runs, not whatever is checked out when the run ends
         self.teacher = None
         if config.teacher is not None:
@@ -106,11 +198,17 @@ class Trainer:
 
             check_teacher(config.teacher, config.output_dir)  # before minutes of loading, not after
             self.teacher = teacher_summary(config.teacher)
+        # The data before the model: an unusable file is found in seconds, not after the weights load.
+        self.dev_rows = read_gold(config.gold_dev)
+        if not self.dev_rows:
+            raise ConfigError(
+                f"gold_dev: no gold rows read from {config.gold_dev} (empty, or every line skipped, as logged above)"
+            )
+        self.train_rows, self.heldout_rows, self.data_card = self._load_dataset()
         self.device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
         if config.num_threads:
             torch.set_num_threads(config.num_threads)
         seed_everything(config.seed)
-        self.base_path = resolve_base_model(config.base_model)
         self.tokenizer = AutoTokenizer.from_pretrained(self.base_path)
         self.encoder = PairEncoder.from_file(self.base_path / "tokenizer.json", config.max_length)
         self.model = AutoModelForSequenceClassification.from_pretrained(
@@ -127,16 +225,13 @@ class Trainer:
         self.evidence_head = None
         if config.evidence_weight:
             self.evidence_head = EvidenceHead(self.model.config.hidden_size).to(self.device)
-        self.train_rows, self.heldout_rows, self.data_card = self._load_dataset()
-        self.dev_rows = read_gold(config.gold_dev)
 
     def _load_dataset(self) -> tuple[list[dict], list[dict], dict]:
         dataset = load_from_disk(str(self.config.dataset))
-        weights = self.config.quality_weights
-        train = [r for r in dataset["train"] if weights.get(r["label_quality"], 0.0) > 0]
+        train = training_rows(list(dataset["train"]) if "train" in dataset else [], self.config)
         if self.config.max_train_rows:
             train = random.Random(self.config.seed).sample(train, min(len(train), self.config.max_train_rows))
-        heldout = list(dataset["heldout"]) if "heldout" in dataset else []
+        heldout = hand_rows(dataset["heldout"]) if "heldout" in dataset else []
         card_path = Path(self.config.dataset) / "data_card.json"
         card = json.loads(card_path.read_text()) if card_path.is_file() else {}
         return train, heldout, card
@@ -153,6 +248,8 @@ class Trainer:
     def run(self) -> Path:
         cfg = self.config
         out = Path(cfg.output_dir)
+        if self.overwrite:
+            remove_previous_run(out)
         out.mkdir(parents=True, exist_ok=True)
         pairs = self._pairs(self.train_rows)
         labels = [LABEL_TO_ID[r["label"]] for r in self.train_rows]
@@ -245,12 +342,16 @@ class Trainer:
             "best_epoch": best_epoch,
             "train_seconds": round(time.time() - started, 1),
             "dev_metrics": dev,
+            "heldout_set": HELDOUT_SET,
             "heldout_metrics": heldout,
         }
         (out / RUN_FILE).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
         return out
 
 
-def train(config: TrainConfig) -> Path:
-    """Train as ``config`` says and return the run folder (``checkpoint/`` + ``run.json``)."""
-    return Trainer(config).run()
+def train(config: TrainConfig, overwrite: bool = False) -> Path:
+    """Train as ``config`` says and return the run folder (``checkpoint/`` + ``run.json``).
+
+    An ``output_dir`` that holds a run is refused, or with ``overwrite`` emptied of it before training.
+    """
+    return Trainer(config, overwrite).run()
