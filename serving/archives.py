@@ -372,14 +372,20 @@ def _csv_article(row: list[str], header: list[str], location: Location, fields: 
 
 
 def _csv_id(row: list[str], header: list[str], location: Location, fields: Fields) -> str | None:
-    """The id of a row of the wrong width, read at the id column's position when the row reaches it.
+    """The id of a row of the wrong width, when the id column comes before the text column; else ``None``.
 
-    A row with a column too many or too few is most often one with an unquoted comma in its text, after
-    the id: the id names the article to fix.
+    A row with a column too many or too few is most often one with an unquoted comma in its text: the
+    columns before the text keep their places, so an id there names the article to fix, while one after
+    it would be a piece of the text.
     """
     id_field = next((name for name in fields.id_candidates() if name in header), None)
-    at = header.index(id_field) if id_field else len(row)
-    return _record_id(row[at], location, escaped_bytes=True) if at < len(row) else None
+    text_field = next((name for name in fields.text_candidates() if name in header), None)
+    if id_field is None or text_field is None:
+        return None
+    at = header.index(id_field)
+    if at > header.index(text_field) or at >= len(row):
+        return None
+    return _record_id(row[at], location, escaped_bytes=True)
 
 
 class _RowLines:
@@ -669,7 +675,7 @@ def _warc_records_from(
     held: Pending | None = None
     counted = records.err_count
     try:
-        for record in records:
+        for record in _warcio_records(records):
             if held is not None:
                 yield _unless_overlong(held, records.err_count > counted)
                 held = None
@@ -687,22 +693,44 @@ def _warc_records_from(
             Location(source.name, "offset", end), "WARC cut off: the bytes from this offset hold no whole record"
         )
         return _next_record_start(handle, end + 1, gzipped)
-    except (ImportError, MemoryError):
-        raise  # not a broken record: as in Deferred.record, the run stops and a resume meets the same record
-    except Exception as exc:
-        # warcio fails on broken records in ways of its own (a record without WARC-Target-URI raises an
-        # AttributeError); each must cost that record only, not the rest of the file, on this run and every resume.
+    except (*READ_ERRORS, ArchiveLoadFailed, _WarcioFailure) as exc:
         # The iterator's offset is where the record it failed on starts (the end of the last one it read).
         broken = records.offset
         page = None if held is None else _unless_overlong(held, records.err_count > counted)
         if page is not None:
             yield page
         if not isinstance(page, RecordError):
-            reason = str(exc) if isinstance(exc, (*READ_ERRORS, ArchiveLoadFailed)) else repr(exc)
             yield RecordError(
-                Location(source.name, "offset", broken), f"WARC unreadable at this offset: {_quoted(reason)}"
+                Location(source.name, "offset", broken), f"WARC unreadable at this offset: {_quoted(str(exc))}"
             )
         return _next_record_start(handle, broken + 1, gzipped)
+
+
+class _WarcioFailure(Exception):
+    """An exception warcio raised while parsing the next record, of a type no reader foresaw."""
+
+
+def _warcio_records(records: Any) -> Iterator[Any]:
+    """warcio's records, its unforeseen failures on a broken record (a record without ``WARC-Target-URI``
+    raises an AttributeError) turned into :class:`_WarcioFailure`.
+
+    Only warcio's parsing of the next record is wrapped, not the code that handles a record: a bug there
+    must stop the run rather than pass for a broken record. A missing module and exhausted memory stop it
+    too, as in :meth:`Deferred.record`.
+    """
+    from warcio.exceptions import ArchiveLoadFailed
+
+    iterator = iter(records)
+    while True:
+        try:
+            record = next(iterator)
+        except StopIteration:
+            return
+        except (ImportError, MemoryError, ArchiveLoadFailed, *READ_ERRORS):
+            raise
+        except Exception as exc:
+            raise _WarcioFailure(repr(exc)) from exc
+        yield record
 
 
 def _warc_entry(record: Any, records: Any, name: str, fields: Fields) -> Pending | None:

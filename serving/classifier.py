@@ -57,12 +57,13 @@ def _items(name: str, values: Iterable) -> list:
 def _flag(position: int, value: object) -> bool:
     """One ``inside_quote`` item as a bool.
 
-    A bool, or 0 or 1 (a column of flags stored as integers), is taken; anything else is refused: a
-    string ``"False"`` or a missing value (NaN) would read as true and turn the sentence into a quote.
+    A bool, or a number equal to 0 or 1 (a column of flags stored as integers, or as floats after pandas
+    met a gap in it), is taken; anything else is refused: a string ``"False"`` or a missing value (NaN)
+    would read as true and turn the sentence into a quote.
     """
     if isinstance(value, (bool, np.bool_)):
         return bool(value)
-    if isinstance(value, (int, np.integer)) and value in (0, 1):
+    if isinstance(value, (int, float, np.integer, np.floating)) and value in (0, 1):
         return bool(value)
     raise TypeError(f"inside_quote {position} (by position) is {type(value).__name__}, not a bool: {value!r:.60}")
 
@@ -117,14 +118,20 @@ class Classifier:
         manifest = load_manifest(model_dir)
         # The files match the manifest's sha256, so a failure here is a bad export, not a mixed folder;
         # the libraries' own messages name neither the file nor the folder.
+        # tokenizers and onnxruntime raise exceptions of their own types (plain Exception subclasses), so
+        # anything but exhausted memory is taken for the file's fault; the original stays chained.
         try:
             encoder = PairEncoder.from_file(model_dir / TOKENIZER_FILE, manifest.max_length)
+        except MemoryError:
+            raise
         except Exception as exc:
             raise ModelFolderError(f"{model_dir / TOKENIZER_FILE}: not a readable tokenizer ({exc})") from exc
         if threads is not None:
             _check_count("threads", threads)
         try:
             runner = BatchRunner(model_dir / MODEL_FILE, threads)
+        except MemoryError:
+            raise
         except Exception as exc:
             raise ModelFolderError(f"{model_dir / MODEL_FILE}: onnxruntime cannot load it ({exc})") from exc
         return cls(runner, encoder, manifest, model_dir, batch_size)

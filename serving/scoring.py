@@ -88,10 +88,27 @@ class OutputPaths:
 
     @property
     def lock(self) -> Path:
-        """The file a run holds locked while it writes (``OUT/.lock``, or ``.NAME.EXT.lock`` beside a file)."""
+        """The file a run holds locked while it writes: ``OUT/.lock``, or ``.NAME.lock`` beside ``NAME.EXT``.
+
+        Named by ``NAME`` alone, because ``NAME.parquet`` and ``NAME.jsonl`` share their error and summary files.
+        """
         if self.in_folder:
             return self.work.with_name(".lock")
-        return self.sentences.with_name(f".{self.sentences.name}.lock")
+        return self.sentences.with_name(f".{self.sentences.stem}.lock")
+
+    def tables_of_every_format(self) -> set[Path]:
+        """The sentence and article tables this output would have in each format ``score`` writes.
+
+        ``--overwrite`` removes them all, so that a run in another format leaves none of the old run's
+        tables beside a summary of its own.
+        """
+        if self.in_folder:
+            folder = self.sentences.parent
+            return {folder / f"{table}.{fmt}" for table in ("sentences", "articles") for fmt in FORMATS}
+        stem = self.sentences.stem
+        return {
+            self.sentences.with_name(name) for fmt in FORMATS for name in (f"{stem}.{fmt}", f"{stem}.articles.{fmt}")
+        }
 
 
 #: Output names that ask for a table format ``score`` does not write; taken as a folder name, they
@@ -327,11 +344,7 @@ def _prepare(paths: OutputPaths, fingerprint: dict[str, Any], overwrite: bool) -
         # that a run in another format leaves none of the old run's files beside its own.
         paths.summary.unlink(missing_ok=True)
         shutil.rmtree(paths.work, ignore_errors=True)
-        tables = {paths.sentences, paths.articles, paths.errors}
-        if paths.in_folder:
-            tables |= {paths.sentences.with_suffix(f".{fmt}") for fmt in FORMATS}
-            tables |= {paths.articles.with_suffix(f".{fmt}") for fmt in FORMATS}
-        for path in tables:
+        for path in {paths.errors} | paths.tables_of_every_format():
             path.unlink(missing_ok=True)
     try:
         checkpoint = Checkpoint.load(paths.work) if paths.work.is_dir() else None

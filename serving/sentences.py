@@ -138,6 +138,10 @@ def _repair(line: str, spans: list[tuple[int, int]], return_stray_marks: bool) -
             if closing:
                 merged[-1] = (merged[-1][0], closing.end())
                 start = end - len(line[closing.end() : end].lstrip())
+                # Without its mark, the rest may be the quotation's own attribution (``he asked.``).
+                if split_error(line[merged[-1][0] : merged[-1][1]], line[start:end]):
+                    merged[-1] = (merged[-1][0], end)
+                    continue
         merged.append((start, end))
     return merged
 
@@ -207,8 +211,9 @@ def _track_paragraph(sentences: list[str], stack: list[str], single_continues: b
     """Walk one paragraph's quotation marks, updating ``stack``; return inside-quote per sentence.
 
     A single opening mark counts only when a closing one follows in the paragraph, or when the next
-    paragraph opens with a single mark (the news-style continuation of a quotation in single marks);
-    otherwise it is more likely an apostrophe.
+    paragraph opens with a single mark (the news-style continuation of a quotation in single marks) and
+    a capital follows it, as it starts a quoted sentence; otherwise it is more likely an apostrophe
+    (``the 'burbs``).
     """
     joined = _joined(sentences)
     if stack and not _opening_mark(joined):
@@ -225,11 +230,18 @@ def _track_paragraph(sentences: list[str], stack: list[str], single_continues: b
         while next_sentence < len(sentence_starts) and sentence_starts[next_sentence] <= at:
             inside.append(bool(stack))
             next_sentence += 1
-        if role == "open" and family == _SINGLE and not (_closer_follows(joined, at) or single_continues):
+        continues = single_continues and _capital_follows(joined, at)
+        if role == "open" and family == _SINGLE and not (_closer_follows(joined, at) or continues):
             continue
         _apply(stack, family, role)
     inside.extend(bool(stack) for _ in range(next_sentence, len(sentences)))
     return inside
+
+
+def _capital_follows(text: str, at: int) -> bool:
+    """True if the first letter after the mark at ``at`` (past other marks) is a capital."""
+    rest = text[at + 1 :].lstrip(_MARK_CHARS)
+    return rest[:1].isupper()
 
 
 def _opening_mark(paragraph: str) -> str | None:

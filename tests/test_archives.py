@@ -612,14 +612,18 @@ def test_text_file_invalid_utf8_after_a_byte_order_mark_is_named_by_its_file_off
 
 def test_csv_row_too_short_for_its_id_column_and_unreadable_header(tmp_path: Path) -> None:
     path = tmp_path / "news.csv"
-    path.write_bytes(b"text,id\nOnly text.\nFine text.,c2,extra\n")
+    path.write_bytes(b"id,text\nc1\nc2,Fine text.,extra\n")
 
     got = records(path)
 
     assert [(describe(record), record.id) for record in got] == [
-        (("error", "row", 1, "row has 1 columns, header has 2"), None),
+        (("error", "row", 1, "row has 1 columns, header has 2"), "c1"),
         (("error", "row", 2, "row has 3 columns, header has 2"), "c2"),
     ]
+    # After the text column an unquoted comma shifts the columns: what sits at the id's place is text.
+    path.write_bytes(b"text,id\nThe senator said yes, then no.,a1\n")
+    [error] = records(path)
+    assert (describe(error)[:3], error.id) == (("error", "row", 1), None)
     path.write_bytes(b'id,"te"xt",x\n1,Hi. Yes.,y\n')
     [error] = records(path)
     assert describe(error) == (
@@ -752,8 +756,8 @@ def test_warc_record_warcio_fails_on_costs_only_itself(tmp_path: Path) -> None:
     assert records(path, skip=1) == got[1:]
 
 
-@pytest.mark.parametrize("failure", [MemoryError, ImportError])
-def test_warc_memory_and_missing_modules_stop_the_run(
+@pytest.mark.parametrize("failure", [MemoryError, ImportError, AttributeError])
+def test_warc_memory_missing_modules_and_bugs_of_ours_stop_the_run(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failure: type[Exception]
 ) -> None:
     import quoteframe.archives as archives
@@ -764,6 +768,8 @@ def test_warc_memory_and_missing_modules_stop_the_run(
     def fail(*args):
         raise failure("stop")
 
+    # An AttributeError raised by our own handling of a record is a bug, not a broken record: it must not
+    # turn into error rows (which, raised after the record was read, would also skip the next one).
     monkeypatch.setattr(archives, "_warc_entry", fail)
     with pytest.raises(failure):
         records(path)

@@ -127,6 +127,7 @@ def test_inside_quote_takes_bools_and_refuses_what_would_read_as_true(classifier
     flagged = classifier.predict(SENTENCES[:1], inside_quote=[True])
     assert classifier.predict(SENTENCES[:1], inside_quote=[np.bool_(True)]) == flagged
     assert classifier.predict(SENTENCES[:1], inside_quote=[1]) == flagged
+    assert classifier.predict(SENTENCES[:1], inside_quote=np.array([1.0])) == flagged  # a float 0/1 column
     for bad in ("False", float("nan"), None, 2):
         with pytest.raises(TypeError, match=r"inside_quote 0 \(by position\) is .*, not a bool"):
             classifier.predict(SENTENCES[:1], inside_quote=[bad])  # type: ignore[list-item]

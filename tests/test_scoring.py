@@ -296,6 +296,10 @@ def test_a_second_run_on_the_same_output_is_refused(tmp_path: Path, tiny_model_d
     assert busy.exit_code != 0 and "another quoteframe score run is writing to" in busy.output
     assert sorted(path.name for path in out.iterdir()) == [".lock"]
     assert CliRunner().invoke(main, command).exit_code == 0  # once the first is done, the output is free
+    # NAME.parquet and NAME.jsonl share NAME.errors.jsonl and NAME.summary.json, so they share a lock.
+    with FileLock(output_paths(tmp_path / "res.parquet").lock):
+        other = CliRunner().invoke(main, [*command[:3], str(tmp_path / "res.jsonl"), *command[4:], "--overwrite"])
+    assert other.exit_code != 0 and "another quoteframe score run is writing to" in other.output
 
 
 def test_overwrite_in_another_format_leaves_no_old_table(tmp_path: Path, tiny_model_dir: Path) -> None:
@@ -309,6 +313,16 @@ def test_overwrite_in_another_format_leaves_no_old_table(tmp_path: Path, tiny_mo
         "errors.jsonl",
         "sentences.jsonl",
         "summary.json",
+    ]
+    files = tmp_path / "files"
+    files.mkdir()
+    score(archive, "-o", files / "res.parquet", "--model", tiny_model_dir, "--no-progress")
+    score(archive, "-o", files / "res.jsonl", "--overwrite", "--model", tiny_model_dir, "--no-progress")
+    assert sorted(path.name for path in files.iterdir() if not path.name.startswith(".")) == [
+        "res.articles.jsonl",
+        "res.errors.jsonl",
+        "res.jsonl",
+        "res.summary.json",
     ]
 
 

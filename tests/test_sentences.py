@@ -194,6 +194,14 @@ def test_a_quotation_in_single_marks_continues_into_the_next_paragraph() -> None
             f"{opening}The talks will resume,{closing} she added.\n\nThen she left."
         )
         assert [s.inside_quote for s in split_sentences(text)] == [False, True, True, False]
-    # Without a continuing paragraph an unclosed single mark is still read as an apostrophe.
+    # Without a continuing paragraph an unclosed single mark is still read as an apostrophe, and so is
+    # one before a lower-case word when the next paragraph does open with a single mark.
     text = "The 'old guard stayed. They voted no.\n\nThen they left."
     assert [s.inside_quote for s in split_sentences(text)] == [False, False, False]
+    text = "He grew up in the 'burbs. He later moved to Boston.\n\n'Boston was home,' he said."
+    assert [s.inside_quote for s in split_sentences(text)] == [False, False, False]
+
+
+def test_a_closing_mark_given_back_leaves_its_attribution_with_it() -> None:
+    sentences = split_sentences("‘Why not?’ he asked. She left.")
+    assert [(s.text, s.inside_quote) for s in sentences] == [("‘Why not?’ he asked.", False), ("She left.", False)]
