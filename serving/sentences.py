@@ -177,13 +177,17 @@ _CLOSERS_AFTER = ".,;:!?)]}—–-…"
 _ELISION = re.compile(r"(?:n'|em\b|til\b|tis\b|twas\b|cause\b|bout\b|round\b|\d)", re.IGNORECASE)
 
 
-def quote_context(sentences: Sequence[str], paragraph_starts: Sequence[bool] | None = None) -> list[bool]:
+def quote_context(
+    sentences: Sequence[str], paragraph_starts: Sequence[bool] | None = None, *, continue_single_quotes: bool = True
+) -> list[bool]:
     """For each sentence, whether a quotation opened in an earlier sentence is still open at its start.
 
     ``paragraph_starts[i]`` says whether sentence ``i`` opens a paragraph. A quotation left open at the
     end of a paragraph continues only if the next paragraph opens with a quotation mark (news style);
     otherwise it is taken as closed. Without paragraph information the sentences form one paragraph,
     and a sentence that opens with a mark while a quotation of that kind is open continues it.
+    ``continue_single_quotes=False`` reads an unclosed single opening mark as an apostrophe even when the
+    next paragraph continues it, as this tracker did when the shipped model's training data was built.
     """
     if paragraph_starts is not None and len(paragraph_starts) != len(sentences):
         raise ValueError(f"quote_context: {len(sentences)} sentences but {len(paragraph_starts)} paragraph_starts")
@@ -197,7 +201,7 @@ def quote_context(sentences: Sequence[str], paragraph_starts: Sequence[bool] | N
     result: list[bool] = []
     stack: list[str] = []
     for k, paragraph in enumerate(paragraphs):
-        single_continues = k + 1 < len(joined) and _opening_mark(joined[k + 1]) == _SINGLE
+        single_continues = continue_single_quotes and k + 1 < len(joined) and _opening_mark(joined[k + 1]) == _SINGLE
         result.extend(_track_paragraph(paragraph, stack, single_continues))
     return result
 
