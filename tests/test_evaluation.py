@@ -82,7 +82,7 @@ def test_cli_refuses_an_empty_gold_file(tmp_path: Path, tiny_model_dir: Path) ->
     ):
         result = CliRunner().invoke(main, [*command, "--gold", str(empty), "--dataset", str(tmp_path / "none")])
         assert result.exit_code != 0, command
-        assert f"{empty}: no gold sentences to score" in result.output
+        assert f"{empty}: no gold sentences read" in result.output
         assert "Traceback" not in result.output
     assert not (tmp_path / "out").exists()
 

@@ -230,7 +230,7 @@ def test_a_dev_file_without_rows_is_refused_before_anything_loads(
     dev = tmp_path / "dev.jsonl"
     dev.write_text(text, encoding="utf-8")
     config = load_config(REPO / "configs" / "tiny.yaml", tiny_settings(tmp_path, tiny_checkpoint, tiny_gold))
-    with pytest.raises(ConfigError, match=rf"gold_dev: no gold rows read from {dev}"):
+    with pytest.raises(ConfigError, match=rf"gold_dev: {dev}: no gold sentences read"):
         Trainer(config.model_copy(update={"gold_dev": dev}))
 
 

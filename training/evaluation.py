@@ -266,16 +266,6 @@ def no_heldout_reason(dataset_dir: Path | None) -> str:
     return f"the held-out split was not scored: {why}"
 
 
-def read_gold_rows(gold_path: Path) -> list[dict]:
-    """The gold file's rows, refused when there are none: a report on nothing must not pass for one."""
-    from quoteframe.training.gold import read_gold
-
-    rows = read_gold(gold_path)
-    if not rows:
-        raise ValueError(f"{gold_path}: no gold sentences to score (empty, or every line skipped, as logged above)")
-    return rows
-
-
 def report_provenance(classifier: Classifier, gold_path: Path, dataset_dir: Path | None) -> dict[str, Any]:
     """What a report was computed from, so that a ``report.json`` found later names its model and data."""
     from quoteframe.manifest import MODEL_FILE, sha256_file
@@ -305,6 +295,7 @@ def evaluate_model(
     ``out_dir`` for a set this one leaves out are deleted.
     """
     from quoteframe.classifier import Classifier
+    from quoteframe.training.gold import read_gold_rows
 
     dev_rows = read_gold_rows(gold_path)
     classifier = Classifier.load(model_dir)
@@ -341,6 +332,7 @@ def compare_models(
     Each model labels dev and the held-out rows once; the corpus lines are slices of that one run.
     """
     from quoteframe.classifier import Classifier
+    from quoteframe.training.gold import read_gold_rows
 
     dev = read_gold_rows(gold_path)
     heldout = heldout_hand_rows(dataset_dir)

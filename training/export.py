@@ -40,7 +40,7 @@ from quoteframe.labels import LABEL_TO_ID, LABELS
 from quoteframe.manifest import MANIFEST_FILE, MODEL_FILE, TOKENIZER_FILE, Manifest, sha256_file, write_manifest
 from quoteframe.runner import BatchRunner
 from quoteframe.training.config import TrainConfig
-from quoteframe.training.gold import read_gold
+from quoteframe.training.gold import read_gold_rows
 from quoteframe.training.metrics import macro_f1
 from quoteframe.training.torch_inference import Batches, batches_of, row_pairs, torch_probabilities
 from quoteframe.training.train import MODEL_FOLDER as CHECKPOINT_SUBDIR
@@ -421,9 +421,7 @@ def export_model(
     model = load_torch_model(checkpoint)
     encoder = PairEncoder.from_file(checkpoint / TOKENIZER_FILE, max_length)
 
-    rows = read_gold(gold_path)
-    if not rows:
-        raise ValueError(f"{gold_path}: no gold rows to check the export on")
+    rows = read_gold_rows(gold_path)
     context = run_context(run_info)
     encoded = encoder.encode(row_pairs(rows, context))
     gold = np.array([LABEL_TO_ID[r["label"]] for r in rows])

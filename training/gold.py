@@ -21,3 +21,14 @@ def read_gold(path: Path) -> list[dict]:
         for row, before, in_quote in zip(article, previous, inside, strict=True):
             rows.append({**asdict(row), "previous": before, "inside_quote": in_quote})
     return rows
+
+
+def read_gold_rows(path: Path) -> list[dict]:
+    """:func:`read_gold`, refusing a file that yields no row: a score, a gate or a model selection on
+    nothing must fail where the file is named, not as an empty-array error far downstream."""
+    rows = read_gold(path)
+    if not rows:
+        raise ValueError(
+            f"{path}: no gold sentences read (the file is empty, or every line was skipped, as logged above)"
+        )
+    return rows

@@ -26,7 +26,7 @@ from quoteframe.training.base_model import resolve_base_model
 from quoteframe.training.config import ConfigError, TrainConfig
 from quoteframe.training.evaluation import HELDOUT_SET, hand_rows
 from quoteframe.training.evidence import EvidenceHead, evidence_targets, target_batch
-from quoteframe.training.gold import read_gold
+from quoteframe.training.gold import read_gold_rows
 from quoteframe.training.metrics import evaluate_predictions
 from quoteframe.training.torch_inference import predict_proba, row_pairs, to_tensors
 
@@ -199,11 +199,10 @@ class Trainer:
             check_teacher(config.teacher, config.output_dir)  # before minutes of loading, not after
             self.teacher = teacher_summary(config.teacher)
         # The data before the model: an unusable file is found in seconds, not after the weights load.
-        self.dev_rows = read_gold(config.gold_dev)
-        if not self.dev_rows:
-            raise ConfigError(
-                f"gold_dev: no gold rows read from {config.gold_dev} (empty, or every line skipped, as logged above)"
-            )
+        try:
+            self.dev_rows = read_gold_rows(config.gold_dev)
+        except ValueError as err:
+            raise ConfigError(f"gold_dev: {err}") from err
         self.train_rows, self.heldout_rows, self.data_card = self._load_dataset()
         self.device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
         if config.num_threads:
