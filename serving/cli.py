@@ -47,7 +47,7 @@ def dataset_option(help_text: str) -> Callable[[F], F]:
 
 
 def corpora_root_option(help_text: str, flag: str = "--corpora-root", exists: bool = False) -> Callable[[F], F]:
-    """The folder holding the public corpora (``--corpora-root``; ``evaluate`` calls it ``--corpora``).
+    """The folder holding the public corpora (``--corpora-root``; ``evaluate`` and ``compare`` call it ``--corpora``).
 
     ``exists`` for a command that cannot do without it: ``data build`` would otherwise write a dataset
     without a corpus text, its repository labels all dropped.
@@ -253,7 +253,7 @@ def train(config_path: Path, overrides: tuple[str, ...], overwrite: bool) -> Non
 @gold_option
 @dataset_option("Built dataset: the hand-labelled rows of its held-out split are scored; the baselines train on it.")
 @corpora_root_option(
-    "Corpora root: paragraph breaks of the dev articles for the baselines, and BABE's lexicon for the "
+    "Corpora root: paragraph breaks of the dev articles (PolNeAR dev texts), and BABE's lexicon for the "
     "'guideline + BABE lexicon' baseline (left out without it).",
     flag="--corpora",
 )
@@ -294,6 +294,7 @@ def evaluate(
 @click.argument("model_b", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @gold_option
 @dataset_option("Built dataset whose held-out hand rows are scored too.")
+@corpora_root_option("Corpora root: paragraph breaks of the dev articles (PolNeAR dev texts).", flag="--corpora")
 @click.option(
     "--resamples",
     type=click.IntRange(min=100),
@@ -301,14 +302,16 @@ def evaluate(
     show_default=True,
     help="Bootstrap resamples (each draws whole articles).",
 )
-def compare(model_a: Path, model_b: Path, gold_path: Path, dataset_dir: Path, resamples: int) -> None:
+def compare(
+    model_a: Path, model_b: Path, gold_path: Path, dataset_dir: Path, corpora_root: Path, resamples: int
+) -> None:
     """Compare two model folders: macro-F1 of each and a paired bootstrap interval for B - A."""
     require_train_extra()
     from quoteframe.manifest import ModelFolderError
     from quoteframe.training.evaluation import compare_models
 
     try:
-        click.echo(compare_models(model_a, model_b, gold_path, dataset_dir, resamples))
+        click.echo(compare_models(model_a, model_b, gold_path, dataset_dir, resamples, corpora_root))
     except (ModelFolderError, OSError, ValueError) as err:
         raise click.ClickException(str(err)) from err
 

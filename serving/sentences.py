@@ -173,12 +173,24 @@ _MARK = re.compile(r"''|``|[\"“”„«»‘’']")
 _MARK_CHARS = "\"“”„«»‘’'`"
 _OPENERS_BEFORE = "([{—–-/"
 _CLOSERS_AFTER = ".,;:!?)]}—–-…"
+# A lead-in that hands the floor to a source and sets off a block quotation without marks (the
+# guideline's ``The governor added:``, ``Hewitt writes:``, ``One user tweeted:``): a short sentence
+# ending in a speech verb, at most a few words after it, and a colon.
+_LEAD_IN = re.compile(
+    r"\b(?:said|says|added|adds|wrote|writes|stated|tweeted|tweets|posted|continued|continues|explained|explains"
+    r"|declared|declares|told|replied|responded|concluded|remarked)(?: [\w.,’' ]{0,40})?:$"
+)
+_LEAD_IN_MAX_WORDS = 15
 # Word-initial apostrophes that elide letters rather than open a quotation.
 _ELISION = re.compile(r"(?:n'|em\b|til\b|tis\b|twas\b|cause\b|bout\b|round\b|\d)", re.IGNORECASE)
 
 
 def quote_context(
-    sentences: Sequence[str], paragraph_starts: Sequence[bool] | None = None, *, continue_single_quotes: bool = True
+    sentences: Sequence[str],
+    paragraph_starts: Sequence[bool] | None = None,
+    *,
+    continue_single_quotes: bool = True,
+    block_quotes: bool = True,
 ) -> list[bool]:
     """For each sentence, whether a quotation opened in an earlier sentence is still open at its start.
 
@@ -186,8 +198,14 @@ def quote_context(
     end of a paragraph continues only if the next paragraph opens with a quotation mark (news style);
     otherwise it is taken as closed. Without paragraph information the sentences form one paragraph,
     and a sentence that opens with a mark while a quotation of that kind is open continues it.
-    ``continue_single_quotes=False`` reads an unclosed single opening mark as an apostrophe even when the
-    next paragraph continues it, as this tracker did when the shipped model's training data was built.
+
+    A block quotation set off by a lead-in (``The governor added:``) is open too, because the guideline
+    labels it a direct quote although no mark shows it: when the lead-in ends its paragraph, over the
+    whole next paragraph; otherwise (no paragraph information) over the sentence after it.
+
+    ``continue_single_quotes=False`` and ``block_quotes=False`` give the tracking the shipped model's
+    training data was built with: an unclosed single opening mark read as an apostrophe even when the
+    next paragraph continues it, and no block quotations.
     """
     if paragraph_starts is not None and len(paragraph_starts) != len(sentences):
         raise ValueError(f"quote_context: {len(sentences)} sentences but {len(paragraph_starts)} paragraph_starts")
@@ -203,7 +221,31 @@ def quote_context(
     for k, paragraph in enumerate(paragraphs):
         single_continues = continue_single_quotes and k + 1 < len(joined) and _opening_mark(joined[k + 1]) == _SINGLE
         result.extend(_track_paragraph(paragraph, stack, single_continues))
+    if block_quotes:
+        paragraph_of = [k for k, paragraph in enumerate(paragraphs) for _ in paragraph]
+        for i in _set_off_by_lead_in(sentences, paragraph_of):
+            result[i] = True
     return result
+
+
+def _set_off_by_lead_in(sentences: Sequence[str], paragraph_of: Sequence[int]) -> list[int]:
+    """Indices of the sentences of block quotations that a lead-in sets off (see :func:`quote_context`).
+
+    A block that opens with a quotation mark is left to the mark tracking: its first sentence holds its
+    own quotation, as any sentence that opens one does.
+    """
+    block: list[int] = []
+    for i in range(len(sentences) - 1):
+        lead_in = sentences[i].strip()
+        if not lead_in.endswith(":") or len(lead_in.split()) > _LEAD_IN_MAX_WORDS or not _LEAD_IN.search(lead_in):
+            continue
+        if _MARK.match(sentences[i + 1].strip()):
+            continue
+        if paragraph_of[i + 1] == paragraph_of[i]:
+            block.append(i + 1)
+        else:
+            block.extend(j for j in range(i + 1, len(sentences)) if paragraph_of[j] == paragraph_of[i + 1])
+    return block
 
 
 def _joined(sentences: list[str]) -> str:

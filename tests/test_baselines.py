@@ -101,3 +101,23 @@ def test_dev_set_tracks_a_quotation_across_sentences(tmp_path: Path) -> None:
     eval_set = dev_set(tmp_path / "dev.jsonl")
     assert eval_set.inside_quote == [False, False, True]
     assert eval_set.labels == [label for _, label in rows]
+
+
+def test_dev_set_reads_paragraphs_of_the_polnear_dev_texts(tmp_path: Path) -> None:
+    rows = [
+        ("The governor added:", "neutral_paraphrase"),
+        ("It is typical of her.", "direct_quote"),
+        ("She knows nothing.", "direct_quote"),
+        ("Her comments came on Tuesday.", "neutral_paraphrase"),
+    ]
+    dev = [{"id": f"a#{k}", "article": "a", "text": t, "label": label} for k, (t, label) in enumerate(rows)]
+    (tmp_path / "dev.jsonl").write_text("".join(json.dumps(r) + "\n" for r in dev), encoding="utf-8")
+    polnear = tmp_path / "corpora" / "polnear" / "data" / "dev"
+    for sub in ("text", "attributions"):
+        (polnear / sub).mkdir(parents=True)
+    article = "The governor added:\n\nIt is typical of her. She knows nothing.\n\nHer comments came on Tuesday.\n"
+    (polnear / "text" / "a.txt").write_text(article, encoding="utf-8")
+    (polnear / "attributions" / "a_ab12.ann").write_text("", encoding="utf-8")
+    # The block runs to its paragraph's end; without the texts only the sentence after the lead-in is known.
+    assert dev_set(tmp_path / "dev.jsonl", tmp_path / "corpora").inside_quote == [False, True, True, False]
+    assert dev_set(tmp_path / "dev.jsonl", tmp_path / "missing").inside_quote == [False, True, False, False]

@@ -245,6 +245,40 @@ def test_no_weak_build_holds_hand_rows_only(tmp_path: Path) -> None:
     }
 
 
+def test_heldout_rows_take_servings_quotation_state_and_train_rows_the_shipped_models(tmp_path: Path) -> None:
+    from datasets import load_from_disk
+
+    corpora, gold = make_tree(tmp_path)
+    _write(
+        corpora / "bbc_news" / "bbc" / "sport" / "002.txt",
+        "Coach speaks\n\nThe coach said:\n\nWe played well. We will win.\n\nThe team left.\n",
+    )
+    rows = _gold(
+        "bbc:sport/002",
+        [
+            ("Coach speaks", "neutral_paraphrase"),
+            ("The coach said:", "neutral_paraphrase"),
+            ("We played well.", "direct_quote"),
+            ("We will win.", "direct_quote"),
+            ("The team left.", "neutral_paraphrase"),
+        ],
+    )
+    with (gold / "train.jsonl").open("a", encoding="utf-8") as handle:
+        handle.writelines(json.dumps(r) + "\n" for r in rows)
+    flags = {}
+    for split, fraction in (("train", 0.0), ("heldout", 0.999999)):
+        config = BuildConfig(corpora_root=corpora, gold_dir=gold, weak=False, heldout_fraction=fraction, progress=False)
+        build(config, tmp_path / split)
+        built = load_from_disk(str(tmp_path / split))[split]
+        flags[split] = [
+            flag
+            for flag, article in zip(built["inside_quote"], built["article_id"], strict=True)
+            if article == "bbc:sport/002"
+        ]
+    # The block after the lead-in is open for serving (held out), not in the tracking the model was trained on.
+    assert flags == {"train": [False] * 5, "heldout": [False, False, True, True, False]}
+
+
 def _cli_build(tmp_path: Path, corpora: Path, gold: Path) -> Result:
     return CliRunner().invoke(
         main,

@@ -61,9 +61,13 @@ def test_report_says_the_heldout_split_was_not_scored_and_drops_its_old_plots(
 
 
 def test_report_records_what_it_was_computed_from(tmp_path: Path, tiny_model_dir: Path, tiny_gold: Path) -> None:
-    evaluate_model(tiny_model_dir, tiny_gold, tmp_path / "out", dataset_dir=tmp_path / "ds", with_baselines=False)
+    text = evaluate_model(
+        tiny_model_dir, tiny_gold, tmp_path / "out", tmp_path / "ds", tmp_path / "corpora", with_baselines=False
+    )
+    assert f"no PolNeAR dev texts under {tmp_path / 'corpora'}: each gold article was read as one paragraph" in text
     provenance = json.loads((tmp_path / "out" / "report.json").read_text())["provenance"]
     assert provenance == {
+        "gold_paragraphs": None,
         "model_dir": str(tiny_model_dir),
         "model_sha256": sha256_file(tiny_model_dir / MODEL_FILE),
         "temperature": load_manifest(tiny_model_dir).temperature,

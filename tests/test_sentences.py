@@ -209,3 +209,35 @@ def test_a_quotation_in_single_marks_continues_into_the_next_paragraph() -> None
 def test_a_closing_mark_given_back_leaves_its_attribution_with_it() -> None:
     sentences = split_sentences("‘Why not?’ he asked. She left.")
     assert [(s.text, s.inside_quote) for s in sentences] == [("‘Why not?’ he asked.", False), ("She left.", False)]
+
+
+def test_lead_in_sets_off_a_block_quotation_to_its_paragraph_end() -> None:
+    # The guideline's ruling: a block quotation after `The governor added:` is a direct quote.
+    text = (
+        "Christie called her a disgrace on Wednesday.\n\n"
+        "The governor added:\n\n"
+        "It’s typical of Hillary Clinton. She knows nothing, but the mouth never stops.\n\n"
+        "Clinton’s comments came on Tuesday."
+    )
+    assert [s.inside_quote for s in split_sentences(text)] == [False, False, True, True, False]
+
+
+def test_block_quotation_without_paragraphs_covers_the_next_sentence() -> None:
+    sentences = ["One user tweeted:", "This is a disgrace.", "The post was shared 40 times."]
+    assert quote_context(sentences) == [False, True, False]
+    assert quote_context(sentences, block_quotes=False) == [False, False, False]
+
+
+def test_what_is_not_a_lead_in() -> None:
+    starts = [True, True, True]
+    # No speech verb (a list or a time stamp), too long, or a block that opens with its own mark.
+    assert quote_context(["This year’s winners are:", "Carol Lee of the Journal.", "More."], starts) == [
+        False,
+        False,
+        False,
+    ]
+    assert quote_context(["4:40 p.m.:", "The polls closed.", "More."], starts) == [False, False, False]
+    long_lead_in = "In a long speech to supporters gathered at the fairground on Saturday evening, the governor said:"
+    assert quote_context([long_lead_in, "Turnout rose.", "More."], starts) == [False, False, False]
+    marked = ["He said:", "“We will win. We always do.", "We never lose.”"]
+    assert quote_context(marked, [True, True, False]) == [False, False, True]

@@ -103,30 +103,13 @@ class EvalSet:
 
 
 def dev_set(gold_path: Path, corpora_root: Path | None = None) -> EvalSet:
-    """A gold file (``dev.jsonl``) with the splitter's quotation state over each article in order.
+    """A gold file (``dev.jsonl``) with serving's quotation state over each article in order, paragraph
+    starts taken from the PolNeAR dev texts under ``corpora_root`` when it holds them
+    (:func:`quoteframe.training.gold.read_gold`), so that the baselines see what the model sees."""
+    from quoteframe.training.gold import read_gold
 
-    Paragraph starts come from the PolNeAR dev texts when ``corpora_root`` holds them (a quotation
-    left open at a paragraph end continues only into a paragraph that opens with a mark); otherwise
-    each article is treated as one paragraph.
-    """
-    from quoteframe.training.dataset import article_context
-    from quoteframe.training.loaders import gold_articles, load_gold, load_polnear
-
-    grouped = gold_articles(load_gold(gold_path))
-    starts_by_id: dict[str, bool] = {}
-    polnear_dev = corpora_root / "polnear" if corpora_root is not None else None
-    if polnear_dev is not None and (polnear_dev / "data" / "dev" / "text").is_dir():
-        texts = {article: [row.text for row in rows] for article, rows in grouped.items()}
-        for article in load_polnear(polnear_dev, "dev", texts, prefix="", only=set(grouped)):
-            starts_by_id.update(zip(article.sentence_ids, article.paragraph_starts, strict=True))
-    texts, inside, labels = [], [], []
-    for rows in grouped.values():
-        starts = [starts_by_id.get(row.id, False) for row in rows] if starts_by_id else None
-        _, flags = article_context([row.text for row in rows], starts)
-        texts.extend(row.text for row in rows)
-        inside.extend(flags)
-        labels.extend(row.label for row in rows)
-    return EvalSet("dev gold", texts, inside, labels)
+    rows = read_gold(gold_path, corpora_root)
+    return EvalSet("dev gold", [r["text"] for r in rows], [r["inside_quote"] for r in rows], [r["label"] for r in rows])
 
 
 def heldout_sets(heldout: Mapping[str, Sequence]) -> list[EvalSet]:

@@ -59,6 +59,8 @@ COLUMNS: tuple[str, ...] = (
     "framing",
     "evidence",
 )
+#: Row key for serving's quotation state, carried to the split: the held-out rows take it (served_context).
+SERVED = "served_inside_quote"
 
 
 @dataclass
@@ -111,8 +113,22 @@ def article_context(sentences: Sequence[str], paragraph_starts: Sequence[bool] |
     """``previous`` and ``inside_quote`` of every sentence of one article, in order."""
     previous = [""] + [s for s in sentences[:-1]]
     # The quotation state the shipped model was trained on: single-mark quotations continued into the next
-    # paragraph (5 rows of the default build) stay off until the model is next trained (data/README.md).
-    return previous, quote_context(list(sentences), paragraph_starts, continue_single_quotes=False)
+    # paragraph (5 rows of the default build) and block quotations after a lead-in stay off until the model
+    # is next trained (data/README.md).
+    return previous, quote_context(list(sentences), paragraph_starts, continue_single_quotes=False, block_quotes=False)
+
+
+def served_context(
+    article_corpus: str, sentences: Sequence[str], paragraph_starts: Sequence[bool] | None
+) -> list[bool]:
+    """``inside_quote`` of every sentence as serving computes it (:func:`quote_context`'s defaults).
+
+    The held-out split takes it, so that it scores what ``classify_article`` gives; the train split keeps
+    :func:`article_context`'s, the shipped model's training data.
+    """
+    if article_corpus in SENTENCE_CORPORA:
+        return [False] * len(sentences)
+    return quote_context(list(sentences), paragraph_starts)
 
 
 def _row(
@@ -163,7 +179,8 @@ def hand_rows(grouped: dict[str, list[GoldRow]], corpus_articles: dict[str, Arti
             previous, inside = [""] * len(texts), [False] * len(texts)
         else:
             previous, inside = article_context(texts, starts)
-        for row, before, flag in zip(gold, previous, inside, strict=True):
+        served = served_context(corpus, texts, starts)
+        for row, before, flag, served_flag in zip(gold, previous, inside, served, strict=True):
             rows.append(
                 _row(
                     row.text,
@@ -178,6 +195,7 @@ def hand_rows(grouped: dict[str, list[GoldRow]], corpus_articles: dict[str, Arti
                     row.framing,
                     row.evidence,
                 )
+                | {SERVED: served_flag}
             )
     return rows
 
@@ -197,8 +215,9 @@ def article_views(article: Article) -> tuple[list[str], list[SentenceView]]:
 def weak_rows(article: Article, previous: Sequence[str], views: Sequence[SentenceView]) -> list[dict]:
     """Rows the corpus's used rules label; sentences every rule abstains on are left out."""
     rules = rules_for(article.corpus)
+    served = served_context(article.corpus, article.sentences, article.paragraph_starts)
     rows = []
-    for sentence_id, before, view in zip(article.sentence_ids, previous, views, strict=True):
+    for sentence_id, before, view, served_flag in zip(article.sentence_ids, previous, views, served, strict=True):
         rule = apply_rules(view, rules)
         if rule is not None:
             rows.append(
@@ -213,6 +232,7 @@ def weak_rows(article: Article, previous: Sequence[str], views: Sequence[Sentenc
                     before,
                     view.inside_quote,
                 )
+                | {SERVED: served_flag}
             )
     return rows
 
@@ -372,6 +392,8 @@ def build_rows(config: BuildConfig) -> BuildResult:
     rows, dropped = deduplicate(rows, blocked={normalise(row.text) for row in gold_dev})
     dropped.update(repo_dropped)
     train, heldout = split_by_article(rows, config.heldout_fraction, config.seed, groups)
+    for row in heldout:
+        row["inside_quote"] = row[SERVED]
     return BuildResult(train, heldout, measure_rules(pairs), dropped, time.perf_counter() - started)
 
 

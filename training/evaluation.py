@@ -266,11 +266,16 @@ def no_heldout_reason(dataset_dir: Path | None) -> str:
     return f"the held-out split was not scored: {why}"
 
 
-def report_provenance(classifier: Classifier, gold_path: Path, dataset_dir: Path | None) -> dict[str, Any]:
+def report_provenance(
+    classifier: Classifier, gold_path: Path, dataset_dir: Path | None, corpora_root: Path | None
+) -> dict[str, Any]:
     """What a report was computed from, so that a ``report.json`` found later names its model and data."""
     from quoteframe.manifest import MODEL_FILE, sha256_file
+    from quoteframe.training.gold import polnear_dev_folder
 
+    paragraphs = polnear_dev_folder(corpora_root)
     return {
+        "gold_paragraphs": None if paragraphs is None else str(paragraphs),
         "model_dir": str(classifier.model_dir),
         "model_sha256": classifier.manifest.files[MODEL_FILE],
         "temperature": classifier.manifest.temperature,
@@ -295,12 +300,17 @@ def evaluate_model(
     ``out_dir`` for a set this one leaves out are deleted.
     """
     from quoteframe.classifier import Classifier
-    from quoteframe.training.gold import read_gold_rows
+    from quoteframe.training.gold import polnear_dev_folder, read_gold_rows
 
-    dev_rows = read_gold_rows(gold_path)
+    dev_rows = read_gold_rows(gold_path, corpora_root)
     classifier = Classifier.load(model_dir)
     system = classifier_system(classifier)
     warnings = evaluation_warnings(classifier.manifest.training, gold_path, dataset_dir)
+    if polnear_dev_folder(corpora_root) is None:
+        warnings.append(
+            f"no PolNeAR dev texts under {corpora_root}: each gold article was read as one paragraph, so a block "
+            "quotation after a lead-in covers only the sentence after it"
+        )
     results = [(dev_rows, score(system, dev_rows, DEV_SET))]
     have_dataset = dataset_dir is not None and (dataset_dir / "dataset_dict.json").is_file()
     heldout = heldout_hand_rows(dataset_dir)
@@ -319,12 +329,17 @@ def evaluate_model(
         ]
     framing = loaded_framing_quotes(dev_rows, results[0][1].predicted)
     remove_stale_plots(out_dir, [result.name for _, result in results])
-    provenance = report_provenance(classifier, gold_path, dataset_dir)
+    provenance = report_provenance(classifier, gold_path, dataset_dir, corpora_root)
     return write_report(out_dir, results, baselines, framing, warnings=warnings, provenance=provenance)
 
 
 def compare_models(
-    model_a: Path, model_b: Path, gold_path: Path, dataset_dir: Path | None = None, resamples: int = 1000
+    model_a: Path,
+    model_b: Path,
+    gold_path: Path,
+    dataset_dir: Path | None = None,
+    resamples: int = 1000,
+    corpora_root: Path | None = None,
 ) -> str:
     """Macro-F1 of two model folders on dev gold and the held-out hand rows (all, then by corpus), with a
     paired bootstrap interval for each difference: the evidence for replacing the shipped model.
@@ -334,7 +349,7 @@ def compare_models(
     from quoteframe.classifier import Classifier
     from quoteframe.training.gold import read_gold_rows
 
-    dev = read_gold_rows(gold_path)
+    dev = read_gold_rows(gold_path, corpora_root)
     heldout = heldout_hand_rows(dataset_dir)
     classifiers = [Classifier.load(model_a), Classifier.load(model_b)]
     systems = [classifier_system(classifier) for classifier in classifiers]
