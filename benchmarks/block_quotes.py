@@ -55,12 +55,11 @@ def training_articles(corpora: Path, gold_dir: Path, labels_dir: Path) -> dict[s
 def dev_articles(gold_path: Path, corpora: Path) -> list[tuple[str, str, str]]:
     """(label, sentence, lead-in) of each dev sentence set off, with the dev texts' paragraph starts."""
     grouped = gold_articles(load_gold(gold_path))
-    starts_by_id = polnear_dev_paragraph_starts(grouped, corpora)
+    starts_by_article = polnear_dev_paragraph_starts(grouped, corpora)
     found = []
-    for article in grouped.values():
+    for article_id, article in grouped.items():
         texts = [row.text for row in article]
-        starts = [starts_by_id.get(row.id, False) for row in article] if starts_by_id else None
-        for i in set_off(texts, starts):
+        for i in set_off(texts, starts_by_article.get(article_id)):
             found.append((article[i].label, texts[i], _lead_in(texts, i)))
     return found
 

@@ -175,10 +175,20 @@ _OPENERS_BEFORE = "([{—–-/"
 _CLOSERS_AFTER = ".,;:!?)]}—–-…"
 # A lead-in that hands the floor to a source and sets off a block quotation without marks (the
 # guideline's ``The governor added:``, ``Hewitt writes:``, ``One user tweeted:``): a short sentence
-# ending in a speech verb, at most a few words after it, and a colon.
+# ending in a speech verb and a colon. After the verb may come who was addressed, where or when
+# (``told reporters on Tuesday:``, ``said in a statement:``), but not a clause or a list, which the
+# writer words (``said the new rules would:``, ``posted the following lineup:``).
 _LEAD_IN = re.compile(
-    r"\b(?:said|says|added|adds|wrote|writes|stated|tweeted|tweets|posted|continued|continues|explained|explains"
-    r"|declared|declares|told|replied|responded|concluded|remarked)(?: [\w.,’' ]{0,40})?:$"
+    r"\b(?P<verb>said|says|added|adds|wrote|writes|stated|tweeted|tweets|told|tells|replied|responded|remarked"
+    r"|asked|asks|noted|declared|declares|continued|continues|explained|explains|concluded|posted)\b"
+    r"(?P<tail>[^:]{0,60}):$"
+)
+# Verbs that also narrate (``The meeting continued into the night:``): a lead-in only when they end it.
+_BARE_VERBS = frozenset({"continued", "continues", "explained", "explains", "concluded", "noted", "posted"})
+_NOT_A_SOURCE_TAIL = re.compile(
+    r"\b(?:that|would|will|could|should|can|were|was|is|are|be|been|include[sd]?|including|following|below|these"
+    r"|those|what|how|why|which|whether)\b",
+    re.IGNORECASE,
 )
 _LEAD_IN_MAX_WORDS = 15
 # Word-initial apostrophes that elide letters rather than open a quotation.
@@ -231,21 +241,39 @@ def quote_context(
 def _set_off_by_lead_in(sentences: Sequence[str], paragraph_of: Sequence[int]) -> list[int]:
     """Indices of the sentences of block quotations that a lead-in sets off (see :func:`quote_context`).
 
-    A block that opens with a quotation mark is left to the mark tracking: its first sentence holds its
-    own quotation, as any sentence that opens one does.
+    Lines without a lowercase letter between a lead-in and its block (``ADVERTISEMENT``) are page
+    furniture and are passed over. A block that opens with a quotation mark is left to the mark
+    tracking: its first sentence holds its own quotation, as any sentence that opens one does.
     """
     block: list[int] = []
-    for i in range(len(sentences) - 1):
-        lead_in = sentences[i].strip()
-        if not lead_in.endswith(":") or len(lead_in.split()) > _LEAD_IN_MAX_WORDS or not _LEAD_IN.search(lead_in):
+    count = len(sentences)
+    for i in range(count - 1):
+        if not _is_lead_in(sentences[i]):
             continue
-        if _MARK.match(sentences[i + 1].strip()):
+        j = i + 1
+        while j < count and not any(character.islower() for character in sentences[j]):
+            j += 1
+        if j == count or _MARK.match(sentences[j].strip()):
             continue
-        if paragraph_of[i + 1] == paragraph_of[i]:
-            block.append(i + 1)
+        if paragraph_of[j] == paragraph_of[i]:
+            block.append(j)
         else:
-            block.extend(j for j in range(i + 1, len(sentences)) if paragraph_of[j] == paragraph_of[i + 1])
+            block.extend(k for k in range(j, count) if paragraph_of[k] == paragraph_of[j])
     return block
+
+
+def _is_lead_in(sentence: str) -> bool:
+    """True for a short sentence that ends in a speech verb, what may follow one, and a colon."""
+    text = sentence.strip()
+    if not text.endswith(":") or len(text.split()) > _LEAD_IN_MAX_WORDS:
+        return False
+    match = _LEAD_IN.search(text)
+    if match is None:
+        return False
+    tail = match["tail"]
+    if tail.strip() and match["verb"] in _BARE_VERBS:
+        return False
+    return not _NOT_A_SOURCE_TAIL.search(tail)
 
 
 def _joined(sentences: list[str]) -> str:

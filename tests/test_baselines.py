@@ -121,3 +121,33 @@ def test_dev_set_reads_paragraphs_of_the_polnear_dev_texts(tmp_path: Path) -> No
     # The block runs to its paragraph's end; without the texts only the sentence after the lead-in is known.
     assert dev_set(tmp_path / "dev.jsonl", tmp_path / "corpora").inside_quote == [False, True, True, False]
     assert dev_set(tmp_path / "dev.jsonl", tmp_path / "missing").inside_quote == [False, True, False, False]
+
+
+def test_dev_paragraphs_line_up_by_position_and_missing_articles_are_named(tmp_path: Path) -> None:
+    from quoteframe.training.gold import paragraph_warning
+
+    rows = [
+        ("The governor added:", "neutral_paraphrase"),
+        ("It is typical of her.", "direct_quote"),
+        ("She knows nothing.", "direct_quote"),
+        ("Her comments came on Tuesday.", "neutral_paraphrase"),
+    ]
+    dev = [{"id": f"a#{k}", "article": "a", "text": t, "label": label} for k, (t, label) in enumerate(rows)]
+    dev.insert(0, {"id": "a#x", "article": "a", "text": "A headline.", "label": "not a label"})
+    dev.append({"id": "b#0", "article": "b", "text": "An article without its text.", "label": "neutral_paraphrase"})
+    gold = tmp_path / "dev.jsonl"
+    gold.write_text("".join(json.dumps(r) + "\n" for r in dev), encoding="utf-8")
+    polnear = tmp_path / "corpora" / "polnear" / "data" / "dev"
+    for sub in ("text", "attributions"):
+        (polnear / sub).mkdir(parents=True)
+    article = (
+        "A headline.\n\nThe governor added:\n\nIt is typical of her. She knows nothing.\n\n"
+        "Her comments came on Tuesday.\n"
+    )
+    (polnear / "text" / "a.txt").write_text(article, encoding="utf-8")
+    (polnear / "attributions" / "a_ab12.ann").write_text("", encoding="utf-8")
+    # The headline's row is skipped (bad label); the other rows keep their own paragraphs.
+    assert dev_set(gold, tmp_path / "corpora").inside_quote == [False, True, True, False, False]
+    warning = paragraph_warning(gold, tmp_path / "corpora")
+    assert warning is not None and warning.startswith("1 of 2 gold articles were read without paragraph breaks")
+    assert "(first: b)" in warning

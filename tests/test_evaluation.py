@@ -64,7 +64,9 @@ def test_report_records_what_it_was_computed_from(tmp_path: Path, tiny_model_dir
     text = evaluate_model(
         tiny_model_dir, tiny_gold, tmp_path / "out", tmp_path / "ds", tmp_path / "corpora", with_baselines=False
     )
-    assert f"no PolNeAR dev texts under {tmp_path / 'corpora'}: each gold article was read as one paragraph" in text
+    assert (
+        f"were read without paragraph breaks, not found in the PolNeAR dev texts under {tmp_path / 'corpora'}" in text
+    )
     provenance = json.loads((tmp_path / "out" / "report.json").read_text())["provenance"]
     assert provenance == {
         "gold_paragraphs": None,
@@ -134,6 +136,7 @@ def test_cli_compare_of_a_model_with_itself_finds_no_difference(
     )
     assert result.exit_code == 0, result.output
     assert f"WARNING: the held-out split was not scored: {tmp_path / 'none'} holds no built dataset" in result.output
+    assert "gold articles were read without paragraph breaks" in result.output
     row = next(line for line in result.output.splitlines() if line.startswith("| dev gold |"))
     cells = [c.strip() for c in row.strip("|").split("|")]
     assert cells[1] == "12"

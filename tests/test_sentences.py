@@ -241,3 +241,41 @@ def test_what_is_not_a_lead_in() -> None:
     assert quote_context([long_lead_in, "Turnout rose.", "More."], starts) == [False, False, False]
     marked = ["He said:", "“We will win. We always do.", "We never lose.”"]
     assert quote_context(marked, [True, True, False]) == [False, False, True]
+
+
+def _sets_off(lead_in: str) -> bool:
+    return quote_context([lead_in, "The next paragraph.", "Another."], [True, True, True])[1]
+
+
+def test_a_lead_in_may_name_whom_where_and_when_but_not_a_clause_or_a_list() -> None:
+    for lead_in in (
+        "He told reporters aboard Air Force One on Tuesday:",
+        "She said in a follow-up statement:",
+        "He told ABC’s “This Week”:",
+        "He told CNN in an interview with Jake Tapper:",
+        "Sanders asked:",
+        "Cruz continued:",
+    ):
+        assert _sets_off(lead_in), lead_in
+    for lead_in in (
+        "Officials said the new rules would:",
+        "Police said the victims were:",
+        "Soerens argued that:",
+        "The Yankees posted the following lineup:",
+        "The process is explained below:",
+        "The meeting continued into the night:",
+        "CNN also noted the relatively sparse attendance:",
+    ):
+        assert not _sets_off(lead_in), lead_in
+
+
+def test_page_furniture_between_a_lead_in_and_its_block_is_passed_over() -> None:
+    text = "The governor added:\n\nADVERTISEMENT\n\nIt’s typical. She knows.\n\nThen he left."
+    assert [s.inside_quote for s in split_sentences(text)] == [False, False, True, True, False]
+
+
+def test_a_lead_in_inside_its_paragraph_sets_off_the_next_sentence_only() -> None:
+    # Lines broken without a blank line are one paragraph: only the sentence after the lead-in is known
+    # to be quoted. A lead-in that ends the article sets off nothing.
+    assert [s.inside_quote for s in split_sentences("He said:\nWe will win.\nWe always do.")] == [False, True, False]
+    assert quote_context(["It rained.", "The governor added:"], [True, True]) == [False, False]

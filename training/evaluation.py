@@ -300,17 +300,14 @@ def evaluate_model(
     ``out_dir`` for a set this one leaves out are deleted.
     """
     from quoteframe.classifier import Classifier
-    from quoteframe.training.gold import polnear_dev_folder, read_gold_rows
+    from quoteframe.training.gold import paragraph_warning, read_gold_rows
 
     dev_rows = read_gold_rows(gold_path, corpora_root)
     classifier = Classifier.load(model_dir)
     system = classifier_system(classifier)
     warnings = evaluation_warnings(classifier.manifest.training, gold_path, dataset_dir)
-    if polnear_dev_folder(corpora_root) is None:
-        warnings.append(
-            f"no PolNeAR dev texts under {corpora_root}: each gold article was read as one paragraph, so a block "
-            "quotation after a lead-in covers only the sentence after it"
-        )
+    if note := paragraph_warning(gold_path, corpora_root):
+        warnings.append(note)
     results = [(dev_rows, score(system, dev_rows, DEV_SET))]
     have_dataset = dataset_dir is not None and (dataset_dir / "dataset_dict.json").is_file()
     heldout = heldout_hand_rows(dataset_dir)
@@ -347,7 +344,7 @@ def compare_models(
     Each model labels dev and the held-out rows once; the corpus lines are slices of that one run.
     """
     from quoteframe.classifier import Classifier
-    from quoteframe.training.gold import read_gold_rows
+    from quoteframe.training.gold import paragraph_warning, read_gold_rows
 
     dev = read_gold_rows(gold_path, corpora_root)
     heldout = heldout_hand_rows(dataset_dir)
@@ -360,6 +357,8 @@ def compare_models(
     ]
     if not heldout:
         lines.append(f"WARNING: {no_heldout_reason(dataset_dir)}")
+    if note := paragraph_warning(gold_path, corpora_root):
+        lines.append(f"WARNING: {note}")
     lines += [
         f"A = {model_a}, B = {model_b}; paired bootstrap over whole articles, {resamples} resamples",
         "| eval set | n | articles | macro-F1 A | macro-F1 B | B - A | 95% interval | share of resamples B > A |",

@@ -17,18 +17,17 @@ def read_gold(path: Path, corpora_root: Path | None = None) -> list[dict]:
     """Rows of a gold JSONL file with ``previous`` and ``inside_quote`` added, as serving computes them.
 
     The gold format has no paragraphs. When ``corpora_root`` holds the PolNeAR dev texts (the articles
-    of ``dev.jsonl``), paragraph starts come from them, as ``classify_article`` finds them in an
-    article's text: a quotation open at a paragraph's end continues only into a paragraph that opens
-    with a mark, and a block quotation after a lead-in runs to its paragraph's end. Otherwise each
-    article is one paragraph.
+    of ``dev.jsonl``), each article's paragraph starts come from its text, as ``classify_article``
+    finds them: a quotation open at a paragraph's end continues only into a paragraph that opens with
+    a mark, and a block quotation after a lead-in runs to its paragraph's end. An article not found
+    there is one paragraph (:func:`paragraph_warning` says which).
     """
     grouped = gold_articles(load_gold(Path(path)))
-    starts_by_id = polnear_dev_paragraph_starts(grouped, corpora_root)
+    starts_by_article = polnear_dev_paragraph_starts(grouped, corpora_root)
     rows: list[dict] = []
-    for article in grouped.values():
+    for article_id, article in grouped.items():
         texts = [row.text for row in article]
-        starts = [starts_by_id.get(row.id, False) for row in article] if starts_by_id else None
-        previous, inside = ["", *texts[:-1]], quote_context(texts, starts)
+        previous, inside = ["", *texts[:-1]], quote_context(texts, starts_by_article.get(article_id))
         for row, before, in_quote in zip(article, previous, inside, strict=True):
             rows.append({**asdict(row), "previous": before, "inside_quote": in_quote})
     return rows
@@ -40,16 +39,39 @@ def polnear_dev_folder(corpora_root: Path | None) -> Path | None:
     return folder if folder is not None and (folder / "data" / "dev" / "text").is_dir() else None
 
 
-def polnear_dev_paragraph_starts(grouped: dict[str, list[GoldRow]], corpora_root: Path | None) -> dict[str, bool]:
-    """Paragraph start of each gold sentence id found in the PolNeAR dev texts (empty without them)."""
+def polnear_dev_paragraph_starts(grouped: dict[str, list[GoldRow]], corpora_root: Path | None) -> dict[str, list[bool]]:
+    """Paragraph starts of each gold article found in the PolNeAR dev texts, one per row in the rows' order.
+
+    The loader finds the gold sentences in the article text one after another, so its starts line up
+    with the rows as read: a line skipped from the gold file shifts nothing. An article whose sentences
+    are not all found in its text is left out (the loader logs it), as is any without a text.
+    """
     folder = polnear_dev_folder(corpora_root)
     if folder is None:
         return {}
     texts = {article: [row.text for row in rows] for article, rows in grouped.items()}
-    starts: dict[str, bool] = {}
-    for article in load_polnear(folder, "dev", texts, prefix="", only=set(grouped)):
-        starts.update(zip(article.sentence_ids, article.paragraph_starts, strict=True))
-    return starts
+    return {
+        article.article_id: article.paragraph_starts
+        for article in load_polnear(folder, "dev", texts, prefix="", only=set(grouped))
+    }
+
+
+def paragraph_warning(path: Path, corpora_root: Path | None) -> str | None:
+    """A report warning naming the gold articles :func:`read_gold` read without paragraph breaks, if any.
+
+    Without them a block quotation after a lead-in covers only the sentence after the lead-in, so dev
+    figures read that way are not those of the articles as served.
+    """
+    grouped = gold_articles(load_gold(Path(path)))
+    found = polnear_dev_paragraph_starts(grouped, corpora_root)
+    missing = [article for article in grouped if article not in found]
+    if not missing:
+        return None
+    where = f"the PolNeAR dev texts under {corpora_root}" if corpora_root is not None else "any corpora folder"
+    return (
+        f"{len(missing)} of {len(grouped)} gold articles were read without paragraph breaks, not found in {where} "
+        f"(first: {missing[0]}); a block quotation after a lead-in then covers only the sentence after it"
+    )
 
 
 def read_gold_rows(path: Path, corpora_root: Path | None = None) -> list[dict]:

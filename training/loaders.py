@@ -140,12 +140,13 @@ def align_sentences(text: str, sentences: Sequence[str]) -> list[tuple[int, int]
 
 
 def _paragraph_starts(text: str, spans: Sequence[tuple[int, int]]) -> list[bool]:
-    """A sentence opens a paragraph when a blank line (or the article start) precedes it."""
+    """A sentence opens a paragraph when a blank line (or the article start) precedes it: two line
+    breaks with only whitespace between them, as :func:`quoteframe.sentences.split_sentences` reads it."""
     starts = []
     previous_end = None
-    for start, _ in spans:
-        starts.append(previous_end is None or "\n\n" in text[previous_end:start].replace("\r", ""))
-        previous_end = start
+    for start, end in spans:
+        starts.append(previous_end is None or text.count("\n", previous_end, start) > 1)
+        previous_end = end
     return starts
 
 
