@@ -175,22 +175,31 @@ _OPENERS_BEFORE = "([{—–-/"
 _CLOSERS_AFTER = ".,;:!?)]}—–-…"
 # A lead-in that hands the floor to a source and sets off a block quotation without marks (the
 # guideline's ``The governor added:``, ``Hewitt writes:``, ``One user tweeted:``): a short sentence
-# ending in a speech verb and a colon. After the verb may come who was addressed, where or when
-# (``told reporters on Tuesday:``, ``said in a statement:``), but not a clause or a list, which the
-# writer words (``said the new rules would:``, ``posted the following lineup:``).
-_LEAD_IN = re.compile(
-    r"\b(?P<verb>said|says|added|adds|wrote|writes|stated|tweeted|tweets|told|tells|replied|responded|remarked"
-    r"|asked|asks|noted|declared|declares|continued|continues|explained|explains|concluded|posted)\b"
-    r"(?P<tail>[^:]{0,60}):$"
+# whose last speech verb is followed by a colon, or by where, when, to whom or what was said
+# (``told reporters on Tuesday:``, ``wrote about the hearing on its website:``, ``said the following:``)
+# and a colon. A reported clause or a list after the verb is the writer's wording (``said the plan has
+# three parts:``, ``said the victims were:``).
+_SPEECH_VERB = re.compile(
+    r"\b(?:said|says|added|adds|adding|wrote|writes|stated|tweeted|tweets|told|tells|replied|responded|remarked"
+    r"|asked|asks|noted|notes|declared|declares|continued|continues|explained|explains|concluded|concludes"
+    r"|posted)\b"
 )
 # Verbs that also narrate (``The meeting continued into the night:``): a lead-in only when they end it.
-_BARE_VERBS = frozenset({"continued", "continues", "explained", "explains", "concluded", "noted", "posted"})
+_BARE_VERBS = frozenset(
+    {"adding", "continued", "continues", "explained", "explains", "concluded", "concludes", "noted", "notes", "posted"}
+)
+# ``said the following:`` hands over, although ``following`` otherwise introduces a list.
+_FOLLOWING = re.compile(r"\s*(?:the following|as follows)", re.IGNORECASE)
+# Words of a clause or a list that the writer reports (``said he had three goals:``).
 _NOT_A_SOURCE_TAIL = re.compile(
-    r"\b(?:that|would|will|could|should|can|were|was|is|are|be|been|include[sd]?|including|following|below|these"
-    r"|those|what|how|why|which|whether)\b",
+    r"\b(?:that|would|will|could|should|can|were|was|is|are|be|been|has|have|had|there|include[sd]?|including"
+    r"|following|below|these|those|what|how|why|which|whether)\b",
     re.IGNORECASE,
 )
 _LEAD_IN_MAX_WORDS = 15
+_LEAD_IN_MAX_TAIL = 60
+# A line of page furniture (``ADVERTISEMENT``): no lowercase letter and no sentence-final punctuation.
+_FURNITURE = re.compile(r"[^a-z]*[^a-z.!?…\"”'’\s]\s*")
 # Word-initial apostrophes that elide letters rather than open a quotation.
 _ELISION = re.compile(r"(?:n'|em\b|til\b|tis\b|twas\b|cause\b|bout\b|round\b|\d)", re.IGNORECASE)
 
@@ -241,9 +250,9 @@ def quote_context(
 def _set_off_by_lead_in(sentences: Sequence[str], paragraph_of: Sequence[int]) -> list[int]:
     """Indices of the sentences of block quotations that a lead-in sets off (see :func:`quote_context`).
 
-    Lines without a lowercase letter between a lead-in and its block (``ADVERTISEMENT``) are page
-    furniture and are passed over. A block that opens with a quotation mark is left to the mark
-    tracking: its first sentence holds its own quotation, as any sentence that opens one does.
+    Page furniture between a lead-in and its block (``ADVERTISEMENT``) is passed over. A block that
+    opens with a quotation mark is left to the mark tracking: its first sentence holds its own
+    quotation, as any sentence that opens one does.
     """
     block: list[int] = []
     count = len(sentences)
@@ -251,7 +260,7 @@ def _set_off_by_lead_in(sentences: Sequence[str], paragraph_of: Sequence[int]) -
         if not _is_lead_in(sentences[i]):
             continue
         j = i + 1
-        while j < count and not any(character.islower() for character in sentences[j]):
+        while j < count and _FURNITURE.fullmatch(sentences[j].strip()):
             j += 1
         if j == count or _MARK.match(sentences[j].strip()):
             continue
@@ -263,17 +272,20 @@ def _set_off_by_lead_in(sentences: Sequence[str], paragraph_of: Sequence[int]) -
 
 
 def _is_lead_in(sentence: str) -> bool:
-    """True for a short sentence that ends in a speech verb, what may follow one, and a colon."""
+    """True for a short sentence whose last speech verb is followed by a colon, or by a few words that are
+    not a reported clause or a list and a colon (see ``_SPEECH_VERB``)."""
     text = sentence.strip()
     if not text.endswith(":") or len(text.split()) > _LEAD_IN_MAX_WORDS:
         return False
-    match = _LEAD_IN.search(text)
-    if match is None:
+    verbs = list(_SPEECH_VERB.finditer(text))
+    if not verbs:
         return False
-    tail = match["tail"]
-    if tail.strip() and match["verb"] in _BARE_VERBS:
+    verb, tail = verbs[-1].group(), text[verbs[-1].end() : -1]
+    if not tail.strip():
+        return True
+    if verb in _BARE_VERBS or len(tail) > _LEAD_IN_MAX_TAIL:
         return False
-    return not _NOT_A_SOURCE_TAIL.search(tail)
+    return bool(_FOLLOWING.fullmatch(tail)) or not _NOT_A_SOURCE_TAIL.search(tail)
 
 
 def _joined(sentences: list[str]) -> str:

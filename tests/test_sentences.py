@@ -247,18 +247,22 @@ def _sets_off(lead_in: str) -> bool:
     return quote_context([lead_in, "The next paragraph.", "Another."], [True, True, True])[1]
 
 
-def test_a_lead_in_may_name_whom_where_and_when_but_not_a_clause_or_a_list() -> None:
+def test_a_lead_in_may_say_where_when_and_to_whom_but_not_report_a_clause_or_a_list() -> None:
     for lead_in in (
         "He told reporters aboard Air Force One on Tuesday:",
         "She said in a follow-up statement:",
         "He told ABC’s “This Week”:",
-        "He told CNN in an interview with Jake Tapper:",
+        "The committee wrote about the hearing on its website:",
+        "He said the following:",
+        "When asked whether he would run again, Smith said:",  # the last speech verb decides
         "Sanders asked:",
         "Cruz continued:",
     ):
         assert _sets_off(lead_in), lead_in
     for lead_in in (
         "Officials said the new rules would:",
+        "Officials said the plan has three parts:",
+        "He said there's one thing missing:",
         "Police said the victims were:",
         "Soerens argued that:",
         "The Yankees posted the following lineup:",
@@ -272,6 +276,9 @@ def test_a_lead_in_may_name_whom_where_and_when_but_not_a_clause_or_a_list() -> 
 def test_page_furniture_between_a_lead_in_and_its_block_is_passed_over() -> None:
     text = "The governor added:\n\nADVERTISEMENT\n\nIt’s typical. She knows.\n\nThen he left."
     assert [s.inside_quote for s in split_sentences(text)] == [False, False, True, True, False]
+    # A quotation in capitals is not furniture: it ends like a sentence.
+    tweet = "Trump tweeted:\n\nFAKE NEWS MEDIA IS THE ENEMY OF THE PEOPLE!\n\nThe tweet drew criticism."
+    assert [s.inside_quote for s in split_sentences(tweet)] == [False, True, False]
 
 
 def test_a_lead_in_inside_its_paragraph_sets_off_the_next_sentence_only() -> None:

@@ -6,11 +6,14 @@ rows before it in the same article, computed by the same splitter code that serv
 
 from __future__ import annotations
 
+import logging
 from dataclasses import asdict
 from pathlib import Path
 
 from quoteframe.sentences import quote_context
-from quoteframe.training.loaders import GoldRow, gold_articles, load_gold, load_polnear
+from quoteframe.training.loaders import GoldRow, gold_articles, gold_paragraph_starts, load_gold
+
+log = logging.getLogger(__name__)
 
 
 def read_gold(path: Path, corpora_root: Path | None = None) -> list[dict]:
@@ -42,18 +45,23 @@ def polnear_dev_folder(corpora_root: Path | None) -> Path | None:
 def polnear_dev_paragraph_starts(grouped: dict[str, list[GoldRow]], corpora_root: Path | None) -> dict[str, list[bool]]:
     """Paragraph starts of each gold article found in the PolNeAR dev texts, one per row in the rows' order.
 
-    The loader finds the gold sentences in the article text one after another, so its starts line up
-    with the rows as read: a line skipped from the gold file shifts nothing. An article whose sentences
-    are not all found in its text is left out (the loader logs it), as is any without a text.
+    The gold sentences are found in the article text one after another, so the starts line up with the
+    rows as read: a line skipped from the gold file shifts nothing. An article without a text, or whose
+    sentences are not all found in it, is left out (logged).
     """
     folder = polnear_dev_folder(corpora_root)
     if folder is None:
         return {}
-    texts = {article: [row.text for row in rows] for article, rows in grouped.items()}
-    return {
-        article.article_id: article.paragraph_starts
-        for article in load_polnear(folder, "dev", texts, prefix="", only=set(grouped))
-    }
+    starts: dict[str, list[bool]] = {}
+    for article_id, rows in grouped.items():
+        path = folder / "data" / "dev" / "text" / f"{article_id}.txt"
+        if not path.is_file():
+            continue
+        try:
+            starts[article_id] = gold_paragraph_starts(path.read_text(encoding="utf-8"), [row.text for row in rows])
+        except (OSError, UnicodeDecodeError, ValueError) as error:
+            log.warning("%s: paragraph breaks not read (%s)", path, error)
+    return starts
 
 
 def paragraph_warning(path: Path, corpora_root: Path | None) -> str | None:

@@ -139,9 +139,16 @@ def align_sentences(text: str, sentences: Sequence[str]) -> list[tuple[int, int]
     return spans
 
 
+def gold_paragraph_starts(text: str, sentences: Sequence[str]) -> list[bool]:
+    """Paragraph starts of already-split sentences found in order in their article text (``ValueError``
+    when one is not found)."""
+    return _paragraph_starts(text, align_sentences(text, sentences))
+
+
 def _paragraph_starts(text: str, spans: Sequence[tuple[int, int]]) -> list[bool]:
-    """A sentence opens a paragraph when a blank line (or the article start) precedes it: two line
-    breaks with only whitespace between them, as :func:`quoteframe.sentences.split_sentences` reads it."""
+    """A sentence opens a paragraph when two line breaks (or the article start) precede it since the
+    previous sentence: a blank line, even one holding spaces, as
+    :func:`quoteframe.sentences.split_sentences` reads it, or a line of the text that holds no sentence."""
     starts = []
     previous_end = None
     for start, end in spans:
