@@ -103,49 +103,40 @@ def test_dev_set_tracks_a_quotation_across_sentences(tmp_path: Path) -> None:
     assert eval_set.labels == [label for _, label in rows]
 
 
+_BLOCK_ROWS = [
+    ("The governor added:", "neutral_paraphrase"),
+    ("It is typical of her.", "direct_quote"),
+    ("She knows nothing.", "direct_quote"),
+    ("Her comments came on Tuesday.", "neutral_paraphrase"),
+]
+_BLOCK_TEXT = "The governor added:\n\nIt is typical of her. She knows nothing.\n\nHer comments came on Tuesday.\n"
+
+
+def _dev_with_text(tmp_path: Path, dev: list[dict], article: str) -> Path:
+    """A dev file, and the PolNeAR dev text of its article ``a`` under ``tmp_path / "corpora"``."""
+    gold = tmp_path / "dev.jsonl"
+    gold.write_text("".join(json.dumps(r) + "\n" for r in dev), encoding="utf-8")
+    text_dir = tmp_path / "corpora" / "polnear" / "data" / "dev" / "text"
+    text_dir.mkdir(parents=True)
+    (text_dir / "a.txt").write_text(article, encoding="utf-8")
+    return gold
+
+
 def test_dev_set_reads_paragraphs_of_the_polnear_dev_texts(tmp_path: Path) -> None:
-    rows = [
-        ("The governor added:", "neutral_paraphrase"),
-        ("It is typical of her.", "direct_quote"),
-        ("She knows nothing.", "direct_quote"),
-        ("Her comments came on Tuesday.", "neutral_paraphrase"),
-    ]
-    dev = [{"id": f"a#{k}", "article": "a", "text": t, "label": label} for k, (t, label) in enumerate(rows)]
-    (tmp_path / "dev.jsonl").write_text("".join(json.dumps(r) + "\n" for r in dev), encoding="utf-8")
-    polnear = tmp_path / "corpora" / "polnear" / "data" / "dev"
-    for sub in ("text", "attributions"):
-        (polnear / sub).mkdir(parents=True)
-    article = "The governor added:\n\nIt is typical of her. She knows nothing.\n\nHer comments came on Tuesday.\n"
-    (polnear / "text" / "a.txt").write_text(article, encoding="utf-8")
-    (polnear / "attributions" / "a_ab12.ann").write_text("", encoding="utf-8")
+    dev = [{"id": f"a#{k}", "article": "a", "text": t, "label": label} for k, (t, label) in enumerate(_BLOCK_ROWS)]
+    gold = _dev_with_text(tmp_path, dev, _BLOCK_TEXT)
     # The block runs to its paragraph's end; without the texts only the sentence after the lead-in is known.
-    assert dev_set(tmp_path / "dev.jsonl", tmp_path / "corpora").inside_quote == [False, True, True, False]
-    assert dev_set(tmp_path / "dev.jsonl", tmp_path / "missing").inside_quote == [False, True, False, False]
+    assert dev_set(gold, tmp_path / "corpora").inside_quote == [False, True, True, False]
+    assert dev_set(gold, tmp_path / "missing").inside_quote == [False, True, False, False]
 
 
 def test_dev_paragraphs_line_up_by_position_and_missing_articles_are_named(tmp_path: Path) -> None:
     from quoteframe.training.gold import paragraph_warning
 
-    rows = [
-        ("The governor added:", "neutral_paraphrase"),
-        ("It is typical of her.", "direct_quote"),
-        ("She knows nothing.", "direct_quote"),
-        ("Her comments came on Tuesday.", "neutral_paraphrase"),
-    ]
-    dev = [{"id": f"a#{k}", "article": "a", "text": t, "label": label} for k, (t, label) in enumerate(rows)]
+    dev = [{"id": f"a#{k}", "article": "a", "text": t, "label": label} for k, (t, label) in enumerate(_BLOCK_ROWS)]
     dev.insert(0, {"id": "a#x", "article": "a", "text": "A headline.", "label": "not a label"})
     dev.append({"id": "b#0", "article": "b", "text": "An article without its text.", "label": "neutral_paraphrase"})
-    gold = tmp_path / "dev.jsonl"
-    gold.write_text("".join(json.dumps(r) + "\n" for r in dev), encoding="utf-8")
-    polnear = tmp_path / "corpora" / "polnear" / "data" / "dev"
-    for sub in ("text", "attributions"):
-        (polnear / sub).mkdir(parents=True)
-    article = (
-        "A headline.\n\nThe governor added:\n\nIt is typical of her. She knows nothing.\n\n"
-        "Her comments came on Tuesday.\n"
-    )
-    (polnear / "text" / "a.txt").write_text(article, encoding="utf-8")
-    (polnear / "attributions" / "a_ab12.ann").write_text("", encoding="utf-8")
+    gold = _dev_with_text(tmp_path, dev, "A headline.\n\n" + _BLOCK_TEXT)
     # The headline's row is skipped (bad label); the other rows keep their own paragraphs.
     assert dev_set(gold, tmp_path / "corpora").inside_quote == [False, True, True, False, False]
     warning = paragraph_warning(gold, tmp_path / "corpora")
