@@ -131,7 +131,7 @@ def test_dev_set_reads_paragraphs_of_the_polnear_dev_texts(tmp_path: Path) -> No
 
 
 def test_dev_paragraphs_line_up_by_position_and_missing_articles_are_named(tmp_path: Path) -> None:
-    from quoteframe.training.gold import paragraph_warning
+    from quoteframe.training.gold import paragraph_warning, read_gold
 
     dev = [{"id": f"a#{k}", "article": "a", "text": t, "label": label} for k, (t, label) in enumerate(_BLOCK_ROWS)]
     dev.insert(0, {"id": "a#x", "article": "a", "text": "A headline.", "label": "not a label"})
@@ -139,6 +139,6 @@ def test_dev_paragraphs_line_up_by_position_and_missing_articles_are_named(tmp_p
     gold = _dev_with_text(tmp_path, dev, "A headline.\n\n" + _BLOCK_TEXT)
     # The headline's row is skipped (bad label); the other rows keep their own paragraphs.
     assert dev_set(gold, tmp_path / "corpora").inside_quote == [False, True, True, False, False]
-    warning = paragraph_warning(gold, tmp_path / "corpora")
+    warning = paragraph_warning(read_gold(gold, tmp_path / "corpora"), tmp_path / "corpora")
     assert warning is not None and warning.startswith("1 of 2 gold articles were read without paragraph breaks")
     assert "(first: b)" in warning

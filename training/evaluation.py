@@ -306,7 +306,7 @@ def evaluate_model(
     classifier = Classifier.load(model_dir)
     system = classifier_system(classifier)
     warnings = evaluation_warnings(classifier.manifest.training, gold_path, dataset_dir)
-    if note := paragraph_warning(gold_path, corpora_root):
+    if note := paragraph_warning(dev_rows, corpora_root):
         warnings.append(note)
     results = [(dev_rows, score(system, dev_rows, DEV_SET))]
     have_dataset = dataset_dir is not None and (dataset_dir / "dataset_dict.json").is_file()
@@ -357,7 +357,7 @@ def compare_models(
     ]
     if not heldout:
         lines.append(f"WARNING: {no_heldout_reason(dataset_dir)}")
-    if note := paragraph_warning(gold_path, corpora_root):
+    if note := paragraph_warning(dev, corpora_root):
         lines.append(f"WARNING: {note}")
     lines += [
         f"A = {model_a}, B = {model_b}; paired bootstrap over whole articles, {resamples} resamples",

@@ -23,16 +23,19 @@ def read_gold(path: Path, corpora_root: Path | None = None) -> list[dict]:
     of ``dev.jsonl``), each article's paragraph starts come from its text, as ``classify_article``
     finds them: a quotation open at a paragraph's end continues only into a paragraph that opens with
     a mark, and a block quotation after a lead-in runs to its paragraph's end. An article not found
-    there is one paragraph (:func:`paragraph_warning` says which).
+    there is one paragraph; its rows carry ``paragraph_breaks`` False (:func:`paragraph_warning`).
     """
     grouped = gold_articles(load_gold(Path(path)))
     starts_by_article = polnear_dev_paragraph_starts(grouped, corpora_root)
     rows: list[dict] = []
     for article_id, article in grouped.items():
         texts = [row.text for row in article]
-        previous, inside = ["", *texts[:-1]], quote_context(texts, starts_by_article.get(article_id))
+        starts = starts_by_article.get(article_id)
+        previous, inside = ["", *texts[:-1]], quote_context(texts, starts)
         for row, before, in_quote in zip(article, previous, inside, strict=True):
-            rows.append({**asdict(row), "previous": before, "inside_quote": in_quote})
+            rows.append(
+                {**asdict(row), "previous": before, "inside_quote": in_quote, "paragraph_breaks": starts is not None}
+            )
     return rows
 
 
@@ -64,20 +67,20 @@ def polnear_dev_paragraph_starts(grouped: dict[str, list[GoldRow]], corpora_root
     return starts
 
 
-def paragraph_warning(path: Path, corpora_root: Path | None) -> str | None:
-    """A report warning naming the gold articles :func:`read_gold` read without paragraph breaks, if any.
+def paragraph_warning(rows: list[dict], corpora_root: Path | None) -> str | None:
+    """A report warning naming the gold articles of ``rows`` (:func:`read_gold`) read without paragraph
+    breaks, if any.
 
     Without them a block quotation after a lead-in covers only the sentence after the lead-in, so dev
     figures read that way are not those of the articles as served.
     """
-    grouped = gold_articles(load_gold(Path(path)))
-    found = polnear_dev_paragraph_starts(grouped, corpora_root)
-    missing = [article for article in grouped if article not in found]
+    articles = list(dict.fromkeys(row["article"] for row in rows))
+    missing = list(dict.fromkeys(row["article"] for row in rows if not row["paragraph_breaks"]))
     if not missing:
         return None
     where = f"the PolNeAR dev texts under {corpora_root}" if corpora_root is not None else "any corpora folder"
     return (
-        f"{len(missing)} of {len(grouped)} gold articles were read without paragraph breaks, not found in {where} "
+        f"{len(missing)} of {len(articles)} gold articles were read without paragraph breaks, not found in {where} "
         f"(first: {missing[0]}); a block quotation after a lead-in then covers only the sentence after it"
     )
 
