@@ -75,6 +75,9 @@ class TrainConfig(BaseModel):
     quality_weights: dict[Literal["hand", "corpus", "rule", "model"], LossWeight] = Field(
         default_factory=lambda: {"hand": 1.0, "corpus": 0.5, "rule": 0.3}
     )
+    #: loss weight of a hand row labelled once (``readers`` 1), against 1 for one read again (2 or more);
+    #: 1 leaves the number of readings out
+    read_once_weight: Annotated[float, Field(gt=0, le=1000, allow_inf_nan=False), _NOT_A_BOOL] = 1.0
     #: keep the word-embedding matrix fixed: half of MiniLM's weights, little gain from tuning them,
     #: and a large share of each CPU training step (its dense gradient and optimizer update)
     freeze_embeddings: bool = Field(True, strict=True)

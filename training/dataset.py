@@ -53,6 +53,7 @@ COLUMNS: tuple[str, ...] = (
     "article_id",
     "sentence_id",
     "label_quality",
+    "readers",
     "source",
     "previous",
     "inside_quote",
@@ -143,6 +144,7 @@ def _row(
     inside: bool,
     framing: str = "",
     evidence: str = "",
+    readers: int = 0,
 ) -> dict:
     return {
         "text": text,
@@ -152,6 +154,7 @@ def _row(
         "article_id": article_id,
         "sentence_id": sentence_id,
         "label_quality": quality,
+        "readers": readers,
         "source": source,
         "previous": previous,
         "inside_quote": inside,
@@ -194,6 +197,7 @@ def hand_rows(grouped: dict[str, list[GoldRow]], corpus_articles: dict[str, Arti
                     flag,
                     row.framing,
                     row.evidence,
+                    row.readers,
                 )
                 | {SERVED: served_flag}
             )
@@ -405,7 +409,7 @@ def to_dataset_dict(result: BuildResult) -> DatasetDict:
     """
     from datasets import Dataset, DatasetDict, Features, Value
 
-    types = {"inside_quote": "bool", "label_id": "int64"}
+    types = {"inside_quote": "bool", "label_id": "int64", "readers": "int64"}
     features = Features({column: Value(types.get(column, "string")) for column in COLUMNS})
     return DatasetDict(
         {

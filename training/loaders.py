@@ -71,11 +71,22 @@ class GoldRow:
     evidence: str = ""
     #: where the label is kept: the gold file, or this repository's own labels (``repo_labels``)
     source: str = "gold"
+    #: how many readings the label rests on: 1 = labelled once, 2 or more = read again (against the
+    #: guideline's rulings in the gold file, blind by a second and third annotator in ``data/labels/``)
+    readers: int = 1
 
     @property
     def corpus(self) -> str:
         """Corpus prefix of the id; dev ids carry none and are PolNeAR dev articles."""
         return self.id.split(":", 1)[0] if ":" in self.id else "polnear"
+
+
+def readers_of(record: dict) -> int:
+    """A label record's ``readers``: 1 when absent (older files mark only labels read again)."""
+    readers = record.get("readers", 1)
+    if not isinstance(readers, int) or isinstance(readers, bool) or readers < 1:
+        raise ValueError(f"readers {readers!r} is not a count of 1 or more")
+    return readers
 
 
 def _report(path: Path, error: Exception) -> None:
@@ -101,6 +112,7 @@ def load_gold(path: Path) -> list[GoldRow]:
                         label=record["label"],
                         framing=record.get("framing", ""),
                         evidence=record.get("evidence", ""),
+                        readers=readers_of(record),
                     )
                 )
             except KeyError as error:  # its repr alone (``'article'``) would not say what is wrong

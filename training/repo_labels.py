@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from quoteframe.labels import LABELS
-from quoteframe.training.loaders import GoldRow, load_corpus
+from quoteframe.training.loaders import GoldRow, load_corpus, readers_of
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +53,7 @@ def _check_record(record: dict) -> None:
         valid = isinstance(span, list) and len(span) == 2 and all(isinstance(x, int) for x in span)
         if not valid or not 0 <= span[0] < span[1]:
             raise ValueError(f"evidence_span {span!r} is not [start, end] with 0 <= start < end")
+    readers_of(record)
 
 
 def read_label_files(folder: Path) -> list[dict]:
@@ -159,6 +160,7 @@ def resolve_labels(rows: Sequence[dict], corpora_root: Path) -> tuple[list[GoldR
                     framing=row.get("framing", ""),
                     evidence=text[start:end],
                     source=REPO_LABELS_SOURCE,
+                    readers=readers_of(row),
                 )
             )
     return resolved, dropped

@@ -183,6 +183,26 @@ def training_rows(rows: list[dict], config: TrainConfig) -> list[dict]:
     return train
 
 
+def sample_weights(rows: list[dict], config: TrainConfig) -> list[float]:
+    """Each row's loss weight: its label quality's, times ``read_once_weight`` on hand rows labelled once.
+
+    A build from before the ``readers`` column cannot tell them apart, so asking for the weight there is an
+    error rather than a run that quietly ignores it.
+    """
+    if config.read_once_weight != 1 and rows and "readers" not in rows[0]:
+        raise ConfigError(
+            f"read_once_weight: the train split of {config.dataset} has no readers column; "
+            "rebuild it with quoteframe data build"
+        )
+    weights = []
+    for row in rows:
+        weight = config.quality_weights[row["label_quality"]]
+        if row["label_quality"] == "hand" and row.get("readers") == 1:
+            weight *= config.read_once_weight
+        weights.append(weight)
+    return weights
+
+
 class Trainer:
     """One training run: data, model, loop, model selection and the run record."""
 
@@ -204,6 +224,7 @@ class Trainer:
         except ValueError as err:
             raise ConfigError(f"gold_dev: {err}") from err
         self.train_rows, self.heldout_rows, self.data_card = self._load_dataset()
+        self.sample_w = sample_weights(self.train_rows, config)
         self.device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
         if config.num_threads:
             torch.set_num_threads(config.num_threads)
@@ -252,7 +273,6 @@ class Trainer:
         out.mkdir(parents=True, exist_ok=True)
         pairs = self._pairs(self.train_rows)
         labels = [LABEL_TO_ID[r["label"]] for r in self.train_rows]
-        sample_w = [cfg.quality_weights[r["label_quality"]] for r in self.train_rows]
         lengths = [len(a) + len(b) for a, b in pairs]
         per_class = class_weights(labels, cfg.class_weighting).to(self.device)
         loss_fn = torch.nn.CrossEntropyLoss(weight=per_class, reduction="none", label_smoothing=cfg.label_smoothing)
@@ -283,7 +303,7 @@ class Trainer:
                 output = self.model(**to_tensors(batch, self.device), output_hidden_states=evidence is not None)
                 logits = output.logits
                 target = torch.tensor([labels[i] for i in index], device=self.device)
-                weight = torch.tensor([sample_w[i] for i in index], device=self.device)
+                weight = torch.tensor([self.sample_w[i] for i in index], device=self.device)
                 row_loss = loss_fn(logits, target)
                 if soft is not None:
                     # the hard label's class weight scales the soft term too, keeping the rebalancing
