@@ -352,7 +352,7 @@ def test_repo_labels_join_the_corpus_text_by_id(tmp_path: Path) -> None:
     corpora, gold = make_tree(tmp_path)
     weak = "polnear:nyt_2016-01-02_weak"
     rows = [
-        _label(f"{weak}#0", "neutral_paraphrase", "weak rallies"),
+        _label(f"{weak}#0", "neutral_paraphrase", "weak rallies", readers=3),
         _label(f"{weak}#1", "direct_quote", '"We will win big," weak said.', framing="neutral"),
         _label(f"{weak}#2", "loaded_paraphrase", "weak insisted the polls were wrong.", evidence_span=[5, 13]),
         _label("babe:SG2#0", "loaded_paraphrase", "Radical leftists pushed the bill.", evidence_span=[0, 7]),
@@ -363,6 +363,7 @@ def test_repo_labels_join_the_corpus_text_by_id(tmp_path: Path) -> None:
     assert by_id[f"{weak}#1"]["label"] == "direct_quote" and by_id[f"{weak}#1"]["label_quality"] == "hand"
     assert by_id[f"{weak}#1"]["previous"] == "weak rallies"
     assert by_id[f"{weak}#2"]["evidence"] == "insisted"  # rebuilt from its character offsets
+    assert [by_id[f"{weak}#{k}"]["readers"] for k in range(3)] == [3, 1, 1]  # absent: labelled once
     assert by_id["babe:SG2#0"]["evidence"] == "Radical" and by_id["babe:SG2#0"]["previous"] == ""
     assert card["settings"]["repo_label_rows"] == {"train": 4, "heldout": 0}
     assert set(card["inputs"]) == {
@@ -397,6 +398,8 @@ def test_repo_labels_leave_out_a_whole_article_that_does_not_resolve(
             _label("babe:SG2#0", "loaded_paraphrase", "Radical leftists pushed the bill.", evidence_span=[7, 3])
         )
         + "\n"
+        + json.dumps(_label("babe:SG2#0", "loaded_paraphrase", "Radical leftists pushed the bill.", readers="two"))
+        + "\n"
     )
     labels = _labels(tmp_path / "labels", rows, bad_lines)
     card, by_id = _build_with_labels(tmp_path, corpora, gold, labels)
@@ -411,6 +414,7 @@ def test_repo_labels_leave_out_a_whole_article_that_does_not_resolve(
     assert "labels.jsonl:3: the article's rows are not in sentence order" in log
     assert "labels.jsonl:6: missing label, text_sha1" in log
     assert "labels.jsonl:7: evidence_span [7, 3] is not [start, end]" in log
+    assert "labels.jsonl:8: readers 'two' is not a count of 1 or more" in log
     assert "gold labels are kept" in log
 
 

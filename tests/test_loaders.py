@@ -244,13 +244,20 @@ def test_align_sentences_reports_a_sentence_missing_from_the_text() -> None:
 
 def test_gold_loader_skips_malformed_lines(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     path = tmp_path / "train.jsonl"
-    good = {"id": "x#0", "article": "x", "text": "A.", "label": "direct_quote", "framing": "loaded"}
+    good = {"id": "x#0", "article": "x", "text": "A.", "label": "direct_quote", "framing": "loaded", "readers": 2}
     bad_label = {"id": "x#1", "article": "x", "text": "B.", "label": "opinion"}
-    path.write_text("\n".join([json.dumps(good), "{oops", json.dumps(bad_label)]) + "\n", encoding="utf-8")
+    bad_readers = {"id": "x#2", "article": "x", "text": "C.", "label": "neutral_paraphrase", "readers": 0}
+    once = {"id": "x#3", "article": "x", "text": "D.", "label": "neutral_paraphrase"}
+    lines = [json.dumps(good), "{oops", json.dumps(bad_label), json.dumps(bad_readers), json.dumps(once)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     with caplog.at_level(logging.ERROR):
         rows = load_gold(path)
-    assert [(r.id, r.framing, r.corpus) for r in rows] == [("x#0", "loaded", "polnear")]
+    assert [(r.id, r.framing, r.corpus, r.readers) for r in rows] == [
+        ("x#0", "loaded", "polnear", 2),
+        ("x#3", "", "polnear", 1),
+    ]
     assert "line 2" in caplog.text and "line 3" in caplog.text
+    assert "line 4: readers 0 is not a count of 1 or more" in caplog.text
 
 
 def test_gold_loader_names_a_missing_field(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:

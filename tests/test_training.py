@@ -18,7 +18,7 @@ from quoteframe.cli import main
 from quoteframe.encoding import PairEncoder
 from quoteframe.labels import LABELS
 from quoteframe.training import train as train_module
-from quoteframe.training.config import ConfigError, load_config
+from quoteframe.training.config import ConfigError, TrainConfig, load_config
 from quoteframe.training.export import export_model, load_torch_model
 from quoteframe.training.teacher import CACHE_FILE, TeacherError, check_teacher, row_key, teacher_log_probs
 from quoteframe.training.tiny import write_tiny_run
@@ -31,6 +31,7 @@ from quoteframe.training.train import (
     distillation_loss,
     git_commit,
     length_grouped_batches,
+    sample_weights,
     train,
 )
 
@@ -249,6 +250,24 @@ def test_training_rows_of_no_weighted_quality_are_refused_and_a_missing_quality_
         trainer = Trainer(load_config(tiny, (*settings, "quality_weights={hand: 1, model: 1}")))
     assert len(trainer.train_rows) == 24
     assert "quality_weights: model rows have weight 1, but the train split of" in caplog.text
+
+
+def test_read_once_weight_scales_hand_rows_labelled_once_only(
+    tmp_path: Path, tiny_checkpoint: Path, tiny_gold: Path
+) -> None:
+    config = TrainConfig(quality_weights={"hand": 1.0, "corpus": 0.5}, read_once_weight=0.25)
+    rows = [
+        {"label_quality": "hand", "readers": 1},
+        {"label_quality": "hand", "readers": 2},
+        {"label_quality": "hand", "readers": 3},
+        {"label_quality": "corpus", "readers": 0},
+    ]
+    assert sample_weights(rows, config) == [0.25, 1.0, 1.0, 0.5]
+    assert sample_weights(rows, config.model_copy(update={"read_once_weight": 1.0})) == [1.0, 1.0, 1.0, 0.5]
+    # the tiny build has no readers column: the weight cannot be applied, and the run says so before loading
+    settings = tiny_settings(tmp_path, tiny_checkpoint, tiny_gold)
+    with pytest.raises(ConfigError, match=r"read_once_weight: the train split of .*dataset has no readers column"):
+        Trainer(load_config(REPO / "configs" / "tiny.yaml", (*settings, "read_once_weight=0.5")))
 
 
 def test_git_commit_is_the_package_checkout_not_the_current_folder(
