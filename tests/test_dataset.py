@@ -203,6 +203,8 @@ def test_build_end_to_end_on_a_fake_tree(tmp_path: Path) -> None:
     assert by_id["basil:2014/g_1#p1"]["label_quality"] == "hand"
     assert by_id["basil:2014/g_1#p1"]["previous"] == "Obama spoke on Monday."
     assert by_id["basil:2014/g_1#p0"]["previous"] == ""
+    assert by_id["basil:2014/g_1#p1"]["readers"] == 1  # the gold row carries no readers: labelled once
+    assert by_id["polnear:nyt_2016-01-02_weak#2"]["readers"] == 0  # a weak label rests on no reading
     # weak rows come from articles the gold file does not hold, through used rules only
     assert by_id["basil:2014/w_1#p1"]["label"] == "direct_quote"
     assert by_id["basil:2014/w_1#p1"]["source"] == "basil.quote"
@@ -216,6 +218,7 @@ def test_build_end_to_end_on_a_fake_tree(tmp_path: Path) -> None:
     assert sum(r["text"].startswith("Radical leftists") for r in rows) == 1
     # card: printed, saved next to the dataset, and written between the README markers
     assert card["rows"]["train"] == len(rows)
+    assert card["readers"]["train"] == {"1": sum(r["label_quality"] == "hand" for r in rows)}
     saved = json.loads((tmp_path / "ds" / "data_card.json").read_text(encoding="utf-8"))
     assert saved["counts"]["train"]["basil"]["hand"]["direct_quote"] == 1
     assert saved["rules"] and "| train | basil | hand | 1 | 1 | 1 | 3 |" in text
@@ -239,6 +242,7 @@ def test_no_weak_build_holds_hand_rows_only(tmp_path: Path) -> None:
         "corpus",
         "article_id",
         "label_quality",
+        "readers",
         "source",
         "previous",
         "inside_quote",
@@ -264,7 +268,7 @@ def test_heldout_rows_take_servings_quotation_state_and_train_rows_the_shipped_m
         ],
     )
     with (gold / "train.jsonl").open("a", encoding="utf-8") as handle:
-        handle.writelines(json.dumps(r) + "\n" for r in rows)
+        handle.writelines(json.dumps(r | {"readers": 2}) + "\n" for r in rows)
     flags = {}
     for split, fraction in (("train", 0.0), ("heldout", 0.999999)):
         config = BuildConfig(corpora_root=corpora, gold_dir=gold, weak=False, heldout_fraction=fraction, progress=False)
@@ -275,6 +279,7 @@ def test_heldout_rows_take_servings_quotation_state_and_train_rows_the_shipped_m
             for flag, article in zip(built["inside_quote"], built["article_id"], strict=True)
             if article == "bbc:sport/002"
         ]
+        assert {n for n, a in zip(built["readers"], built["article_id"], strict=True) if a == "bbc:sport/002"} == {2}
     # The block after the lead-in is open for serving (held out), not in the tracking the model was trained on.
     assert flags == {"train": [False] * 5, "heldout": [False, False, True, True, False]}
 
@@ -334,7 +339,7 @@ def _labels(folder: Path, rows: list[dict], extra: str = "") -> Path:
 def _label(sentence_id: str, label: str, text: str, **fields) -> dict:
     from quoteframe.training.repo_labels import text_hash
 
-    return {"id": sentence_id, "label": label, **fields, "text_sha1": text_hash(text)}
+    return {"id": sentence_id, "label": label, "readers": 1, **fields, "text_sha1": text_hash(text)}
 
 
 def _build_with_labels(tmp_path: Path, corpora: Path, gold: Path, labels: Path) -> tuple[dict, dict]:
@@ -353,7 +358,7 @@ def test_repo_labels_join_the_corpus_text_by_id(tmp_path: Path) -> None:
     weak = "polnear:nyt_2016-01-02_weak"
     rows = [
         _label(f"{weak}#0", "neutral_paraphrase", "weak rallies", readers=3),
-        _label(f"{weak}#1", "direct_quote", '"We will win big," weak said.', framing="neutral"),
+        _label(f"{weak}#1", "direct_quote", '"We will win big," weak said.', framing="neutral", readers=2),
         _label(f"{weak}#2", "loaded_paraphrase", "weak insisted the polls were wrong.", evidence_span=[5, 13]),
         _label("babe:SG2#0", "loaded_paraphrase", "Radical leftists pushed the bill.", evidence_span=[0, 7]),
     ]
@@ -363,7 +368,8 @@ def test_repo_labels_join_the_corpus_text_by_id(tmp_path: Path) -> None:
     assert by_id[f"{weak}#1"]["label"] == "direct_quote" and by_id[f"{weak}#1"]["label_quality"] == "hand"
     assert by_id[f"{weak}#1"]["previous"] == "weak rallies"
     assert by_id[f"{weak}#2"]["evidence"] == "insisted"  # rebuilt from its character offsets
-    assert [by_id[f"{weak}#{k}"]["readers"] for k in range(3)] == [3, 1, 1]  # absent: labelled once
+    assert [by_id[f"{weak}#{k}"]["readers"] for k in range(3)] == [3, 2, 1]
+    assert card["readers"]["train"]["3"] == 1 and card["readers"]["train"]["2"] == 1
     assert by_id["babe:SG2#0"]["evidence"] == "Radical" and by_id["babe:SG2#0"]["previous"] == ""
     assert card["settings"]["repo_label_rows"] == {"train": 4, "heldout": 0}
     assert set(card["inputs"]) == {
@@ -398,8 +404,6 @@ def test_repo_labels_leave_out_a_whole_article_that_does_not_resolve(
             _label("babe:SG2#0", "loaded_paraphrase", "Radical leftists pushed the bill.", evidence_span=[7, 3])
         )
         + "\n"
-        + json.dumps(_label("babe:SG2#0", "loaded_paraphrase", "Radical leftists pushed the bill.", readers="two"))
-        + "\n"
     )
     labels = _labels(tmp_path / "labels", rows, bad_lines)
     card, by_id = _build_with_labels(tmp_path, corpora, gold, labels)
@@ -407,15 +411,42 @@ def test_repo_labels_leave_out_a_whole_article_that_does_not_resolve(
     assert not any(r["source"] == "repo_labels" for r in by_id.values())
     assert f"{weak}#0" not in by_id and "basil:2014/w_1#p0" not in by_id
     assert by_id["polnear:nyt_2016-01-01_gold#0"]["label"] == "neutral_paraphrase"
-    assert card["dropped"]["repo labels (article left out)"] == 4
+    # the 4 unresolved rows, and the invalid lines 6 and 7, which leave their articles out
+    assert card["dropped"]["repo labels (article left out)"] == 6
     assert card["dropped"]["repo labels (article in gold file)"] == 1
     log = caplog.text
     assert "labels.jsonl:2: sentence polnear:nyt_2016-01-02_weak#1 changed since it was labelled" in log
     assert "labels.jsonl:3: the article's rows are not in sentence order" in log
     assert "labels.jsonl:6: missing label, text_sha1" in log
     assert "labels.jsonl:7: evidence_span [7, 3] is not [start, end]" in log
-    assert "labels.jsonl:8: readers 'two' is not a count of 1 or more" in log
     assert "gold labels are kept" in log
+
+
+def test_a_row_failing_its_checks_leaves_its_whole_article_out(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    corpora, gold = make_tree(tmp_path)
+    weak = "polnear:nyt_2016-01-02_weak"
+    rows = [
+        _label(f"{weak}#0", "neutral_paraphrase", "weak rallies"),
+        _label(f"{weak}#1", "direct_quote", '"We will win big," weak said.', framing="neutral", readers=0),
+        _label(f"{weak}#2", "loaded_paraphrase", "weak insisted the polls were wrong.", evidence_span=[5, 13]),
+    ]
+    without_readers = {
+        k: v
+        for k, v in _label("babe:SG2#0", "loaded_paraphrase", "Radical leftists pushed the bill.").items()
+        if k != "readers"
+    }
+    labels = _labels(tmp_path / "labels", rows, json.dumps(without_readers) + "\n")
+    card, by_id = _build_with_labels(tmp_path, corpora, gold, labels)
+
+    # kept, #2's context would be #0's: the article goes whole
+    assert not any(r["source"] == "repo_labels" for r in by_id.values())
+    assert card["dropped"]["repo labels (article left out)"] == 4
+    assert (
+        "left out (3 rows): " in caplog.text and "labels.jsonl:2: readers 0 is not a count of 1 or more" in caplog.text
+    )
+    assert "labels.jsonl:4: missing readers" in caplog.text
 
 
 def test_repo_labels_read_every_file_of_the_folder_and_a_sentence_labelled_twice_drops_its_article(

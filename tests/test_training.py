@@ -55,6 +55,7 @@ def tiny_dataset(path: Path) -> Path:
                 "text": [t for t, _, _ in rows],
                 "label": [label for _, label, _ in rows],
                 "label_quality": [q for _, _, q in rows],
+                "readers": [(i % 2) + 1 if q == "hand" else 0 for i, (_, _, q) in enumerate(rows)],
                 "previous": [""] + [t for t, _, _ in rows[:-1]],
                 "inside_quote": [False] * len(rows),
                 "corpus": ["test"] * len(rows),
@@ -264,10 +265,17 @@ def test_read_once_weight_scales_hand_rows_labelled_once_only(
     ]
     assert sample_weights(rows, config) == [0.25, 1.0, 1.0, 0.5]
     assert sample_weights(rows, config.model_copy(update={"read_once_weight": 1.0})) == [1.0, 1.0, 1.0, 0.5]
-    # the tiny build has no readers column: the weight cannot be applied, and the run says so before loading
     settings = tiny_settings(tmp_path, tiny_checkpoint, tiny_gold)
-    with pytest.raises(ConfigError, match=r"read_once_weight: the train split of .*dataset has no readers column"):
-        Trainer(load_config(REPO / "configs" / "tiny.yaml", (*settings, "read_once_weight=0.5")))
+    trainer = Trainer(load_config(REPO / "configs" / "tiny.yaml", (*settings, "read_once_weight=0.5")))
+    # the default quality weights (hand 1, corpus 0.5, rule 0.3); only hand rows read once are halved
+    weights = {(r["label_quality"], r["readers"], w) for r, w in zip(trainer.train_rows, trainer.sample_w, strict=True)}
+    assert weights == {("hand", 1, 0.5), ("hand", 2, 1.0), ("corpus", 0, 0.5), ("rule", 0, 0.3)}
+    # a build from before the readers column cannot tell the rows apart, and the run says so
+    old_build = load_from_disk(str(tmp_path / "dataset")).remove_columns("readers")
+    old_build.save_to_disk(str(tmp_path / "old-build"))
+    old = (*settings, "read_once_weight=0.5", f"dataset={tmp_path / 'old-build'}")
+    with pytest.raises(ConfigError, match=r"read_once_weight: the train split of .*old-build has no readers column"):
+        Trainer(load_config(REPO / "configs" / "tiny.yaml", old))
 
 
 def test_git_commit_is_the_package_checkout_not_the_current_folder(

@@ -42,6 +42,8 @@ Real = Annotated[float, _NOT_A_BOOL]
 #: The bounds sit on the float itself (here and on the optional floats): on a nested ``Annotated[Real, ...]`` or
 #: on a union, pydantic drops ``allow_inf_nan``.
 LossWeight = Annotated[float, Field(ge=0, le=1000, allow_inf_nan=False), _NOT_A_BOOL]
+#: A loss weight that may not be zero: it scales rows that must still count.
+PositiveWeight = Annotated[float, Field(gt=0, le=1000, allow_inf_nan=False), _NOT_A_BOOL]
 #: Most torch threads a run may ask for.
 MAX_THREADS = 1024
 #: Largest ``seed``: numpy's generators take seeds from 0 to 2**32 - 1.
@@ -77,7 +79,7 @@ class TrainConfig(BaseModel):
     )
     #: loss weight of a hand row labelled once (``readers`` 1), against 1 for one read again (2 or more);
     #: 1 leaves the number of readings out
-    read_once_weight: Annotated[float, Field(gt=0, le=1000, allow_inf_nan=False), _NOT_A_BOOL] = 1.0
+    read_once_weight: PositiveWeight = 1.0
     #: keep the word-embedding matrix fixed: half of MiniLM's weights, little gain from tuning them,
     #: and a large share of each CPU training step (its dense gradient and optimizer update)
     freeze_embeddings: bool = Field(True, strict=True)

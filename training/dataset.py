@@ -442,6 +442,14 @@ def data_card(result: BuildResult, config: BuildConfig) -> dict:
             for split, rows in (("train", result.train), ("heldout", result.heldout))
         },
         "counts": table,
+        # hand rows by the number of readings their label rests on (``read_once_weight`` acts on those of 1)
+        "readers": {
+            split: {
+                str(n): count
+                for n, count in sorted(Counter(r["readers"] for r in rows if r["label_quality"] == "hand").items())
+            }
+            for split, rows in (("train", result.train), ("heldout", result.heldout))
+        },
         "dropped": dict(result.dropped),
         "settings": {
             "weak_corpora": list(config.weak_corpora) if config.weak else [],

@@ -82,7 +82,8 @@ class GoldRow:
 
 
 def readers_of(record: dict) -> int:
-    """A label record's ``readers``: 1 when absent (older files mark only labels read again)."""
+    """A label record's ``readers``: 1 when absent (``dev.jsonl`` carries none; this repository's label files
+    must, :mod:`quoteframe.training.repo_labels`)."""
     readers = record.get("readers", 1)
     if not isinstance(readers, int) or isinstance(readers, bool) or readers < 1:
         raise ValueError(f"readers {readers!r} is not a count of 1 or more")

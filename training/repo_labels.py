@@ -31,13 +31,25 @@ __all__ = ["REPO_LABELS_SOURCE", "read_label_files", "resolve_labels", "text_has
 #: ``source`` of the rows these labels become, beside ``gold`` for rows of the gold file
 REPO_LABELS_SOURCE = "repo_labels"
 
-#: Fields every label row must carry.
-REQUIRED = ("id", "label", "text_sha1")
+#: Fields every label row must carry besides its ``id``.
+REQUIRED = ("label", "text_sha1", "readers")
+#: Key of a row that failed its checks, holding why: its article is left out whole.
+INVALID = "invalid"
 
 
 def text_hash(text: str) -> str:
     """Short fingerprint of a sentence: enough to catch a shifted sentence cut, useless to rebuild the text."""
     return hashlib.sha1(text.encode("utf-8")).hexdigest()[:12]
+
+
+def _check_id(record: object) -> str:
+    """The record's sentence id, which says which article a bad row belongs to; an error when there is none."""
+    if not isinstance(record, dict):
+        raise ValueError("not a JSON object")
+    sentence_id = record.get("id")
+    if not isinstance(sentence_id, str) or "#" not in sentence_id or ":" not in sentence_id:
+        raise ValueError(f"id {sentence_id!r} is not <corpus>:<article>#<k>")
+    return sentence_id
 
 
 def _check_record(record: dict) -> None:
@@ -46,8 +58,6 @@ def _check_record(record: dict) -> None:
         raise ValueError(f"missing {', '.join(missing)}")
     if record["label"] not in LABELS:
         raise ValueError(f"unknown label {record['label']!r}")
-    if not isinstance(record["id"], str) or "#" not in record["id"] or ":" not in record["id"]:
-        raise ValueError(f"id {record['id']!r} is not <corpus>:<article>#<k>")
     span = record.get("evidence_span")
     if span is not None:
         valid = isinstance(span, list) and len(span) == 2 and all(isinstance(x, int) for x in span)
@@ -57,10 +67,13 @@ def _check_record(record: dict) -> None:
 
 
 def read_label_files(folder: Path) -> list[dict]:
-    """Label rows of every ``*.jsonl`` in ``folder`` (sorted by name); a bad line is reported and skipped.
+    """Label rows of every ``*.jsonl`` in ``folder`` (sorted by name).
 
-    Each row keeps ``where`` (``file:line``) so later problems can name it. A folder that is missing or
-    holds no ``*.jsonl`` is an error: building without the labels by accident would go unnoticed.
+    A line that is not JSON or names no sentence id is reported and skipped; a row with an id that fails a
+    check (a missing field, an unknown label, a bad span or ``readers``) is kept as a marker of its problem,
+    which :func:`resolve_labels` reports while leaving the article out. Each row keeps ``where``
+    (``file:line``) so later problems can name it. A folder that is missing or holds no ``*.jsonl`` is an
+    error: building without the labels by accident would go unnoticed.
     """
     paths = sorted(Path(folder).glob("*.jsonl"))
     if not paths:
@@ -77,12 +90,16 @@ def read_label_files(folder: Path) -> list[dict]:
                 continue
             try:
                 record = json.loads(line)
-                if not isinstance(record, dict):
-                    raise ValueError("not a JSON object")
-                _check_record(record)
+                sentence_id = _check_id(record)
             except ValueError as error:
                 log.error("skipped %s:%d: %s", path, number, error)
                 continue
+            try:
+                _check_record(record)
+            except ValueError as error:
+                # Kept as a marker: resolve_labels leaves its article out whole, since a gap would shift the
+                # context of the rows after it.
+                record = {"id": sentence_id, INVALID: str(error)}
             rows.append({**record, "where": f"{path}:{number}"})
     return rows
 
@@ -97,6 +114,8 @@ def _article_problem(rows: Sequence[dict], found: dict[str, tuple[str, str, int]
     """Why an article's rows cannot be used as they stand, or None when they can."""
     positions = []
     for row in rows:
+        if INVALID in row:
+            return f"{row['where']}: {row[INVALID]}"
         if row["id"] not in found:
             return f"{row['where']}: no sentence {row['id']} in the corpora"
         text, _, position = found[row["id"]]
@@ -116,8 +135,8 @@ def _article_problem(rows: Sequence[dict], found: dict[str, tuple[str, str, int]
 def resolve_labels(rows: Sequence[dict], corpora_root: Path) -> tuple[list[GoldRow], Counter]:
     """Gold rows with their text read from the corpora, and how many rows were left out, by reason.
 
-    An article with any row that does not resolve (missing sentence, changed text, evidence past the
-    sentence end, a repeated or out-of-order sentence) is reported once, naming a file and line, and left
+    An article with any row that is invalid or does not resolve (missing sentence, changed text, evidence
+    past the sentence end, a repeated or out-of-order sentence) is reported once, naming a file and line, and left
     out whole.
     """
     wanted: dict[str, set[str]] = {}

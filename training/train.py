@@ -195,11 +195,22 @@ def sample_weights(rows: list[dict], config: TrainConfig) -> list[float]:
             "rebuild it with quoteframe data build"
         )
     weights = []
+    once = 0
     for row in rows:
         weight = config.quality_weights[row["label_quality"]]
         if row["label_quality"] == "hand" and row.get("readers") == 1:
             weight *= config.read_once_weight
+            once += 1
         weights.append(weight)
+    if config.read_once_weight != 1:
+        log.info(
+            "read_once_weight %g on %d of %d training rows (hand labels read once)",
+            config.read_once_weight,
+            once,
+            len(rows),
+        )
+        if not once:
+            log.warning("read_once_weight: the train split of %s holds no hand row labelled once", config.dataset)
     return weights
 
 
