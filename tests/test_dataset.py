@@ -336,6 +336,10 @@ def _labels(folder: Path, rows: list[dict], extra: str = "") -> Path:
     return folder
 
 
+#: The PolNeAR article of make_tree that the gold file does not hold
+WEAK_POLNEAR = "polnear:nyt_2016-01-02_weak"
+
+
 def _label(sentence_id: str, label: str, text: str, **fields) -> dict:
     from quoteframe.training.repo_labels import text_hash
 
@@ -355,7 +359,7 @@ def _build_with_labels(tmp_path: Path, corpora: Path, gold: Path, labels: Path) 
 
 def test_repo_labels_join_the_corpus_text_by_id(tmp_path: Path) -> None:
     corpora, gold = make_tree(tmp_path)
-    weak = "polnear:nyt_2016-01-02_weak"
+    weak = WEAK_POLNEAR
     rows = [
         _label(f"{weak}#0", "neutral_paraphrase", "weak rallies", readers=3),
         _label(f"{weak}#1", "direct_quote", '"We will win big," weak said.', framing="neutral", readers=2),
@@ -383,7 +387,7 @@ def test_repo_labels_leave_out_a_whole_article_that_does_not_resolve(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     corpora, gold = make_tree(tmp_path)
-    weak = "polnear:nyt_2016-01-02_weak"
+    weak = WEAK_POLNEAR
     rows = [
         _label(f"{weak}#0", "neutral_paraphrase", "weak rallies"),
         _label(f"{weak}#1", "direct_quote", "a sentence edited since", framing="neutral"),
@@ -425,18 +429,17 @@ def test_repo_labels_leave_out_a_whole_article_that_does_not_resolve(
 def test_a_row_failing_its_checks_leaves_its_whole_article_out(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    corpora, gold = make_tree(tmp_path)
-    weak = "polnear:nyt_2016-01-02_weak"
     rows = [
-        _label(f"{weak}#0", "neutral_paraphrase", "weak rallies"),
-        _label(f"{weak}#1", "direct_quote", '"We will win big," weak said.', framing="neutral", readers=0),
-        _label(f"{weak}#2", "loaded_paraphrase", "weak insisted the polls were wrong.", evidence_span=[5, 13]),
+        _label(f"{WEAK_POLNEAR}#0", "neutral_paraphrase", "weak rallies"),
+        _label(f"{WEAK_POLNEAR}#1", "direct_quote", '"We will win big," weak said.', framing="neutral", readers=0),
+        _label(f"{WEAK_POLNEAR}#2", "loaded_paraphrase", "weak insisted the polls were wrong.", evidence_span=[5, 13]),
     ]
     without_readers = {
         k: v
         for k, v in _label("babe:SG2#0", "loaded_paraphrase", "Radical leftists pushed the bill.").items()
         if k != "readers"
     }
+    corpora, gold = make_tree(tmp_path)
     labels = _labels(tmp_path / "labels", rows, json.dumps(without_readers) + "\n")
     card, by_id = _build_with_labels(tmp_path, corpora, gold, labels)
 
@@ -453,7 +456,7 @@ def test_repo_labels_read_every_file_of_the_folder_and_a_sentence_labelled_twice
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     corpora, gold = make_tree(tmp_path)
-    weak = "polnear:nyt_2016-01-02_weak"
+    weak = WEAK_POLNEAR
     folder = tmp_path / "labels"
     first = [
         _label(f"{weak}#0", "neutral_paraphrase", "weak rallies"),
