@@ -136,8 +136,8 @@ def resolve_labels(rows: Sequence[dict], corpora_root: Path) -> tuple[list[GoldR
     """Gold rows with their text read from the corpora, and how many rows were left out, by reason.
 
     An article with any row that is invalid or does not resolve (missing sentence, changed text, evidence
-    past the sentence end, a repeated or out-of-order sentence) is reported once, naming a file and line, and left
-    out whole.
+    past the sentence end, a repeated or out-of-order sentence) is reported once, naming a file and line,
+    and left out whole.
     """
     wanted: dict[str, set[str]] = {}
     for row in rows:
@@ -179,7 +179,7 @@ def resolve_labels(rows: Sequence[dict], corpora_root: Path) -> tuple[list[GoldR
                     framing=row.get("framing", ""),
                     evidence=text[start:end],
                     source=REPO_LABELS_SOURCE,
-                    readers=readers_of(row),
+                    readers=row["readers"],  # checked by read_label_files
                 )
             )
     return resolved, dropped
