@@ -62,6 +62,7 @@ from quoteframe.training.export import (
     read_run_info,
     run_context,
 )
+from quoteframe.training.pooling import load_classifier
 from quoteframe.training.torch_inference import batches_of
 
 REPO = Path(__file__).resolve().parents[1]
@@ -393,7 +394,7 @@ def main() -> None:
 
         naive = input_order_batches(encoded, NAIVE_BATCH)
         bucketed = bucketed_batches(encoded, args.batch_size)
-        model = AutoModelForSequenceClassification.from_pretrained(checkpoint).eval()
+        model = load_classifier(checkpoint).eval()
         graphs = build_graphs(load_torch_model(checkpoint), work)
         graph = fastest_int8(graphs, batches_of(encoded))[0] if args.graph == "auto" else args.graph
         model_dir = work / "model"

@@ -15,6 +15,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from pydantic_core import PydanticCustomError
 
 from quoteframe.inputs import ContextMode
+from quoteframe.training.pooling import Pooling
 
 
 class ConfigError(ValueError):
@@ -83,6 +84,9 @@ class TrainConfig(BaseModel):
     #: keep the word-embedding matrix fixed: half of MiniLM's weights, little gain from tuning them,
     #: and a large share of each CPU training step (its dense gradient and optimizer update)
     freeze_embeddings: bool = Field(True, strict=True)
+    #: what the classifier head reads: the ``[CLS]`` pooler, or the mean of the token states, which is how
+    #: the base sentence encoder was trained (:mod:`quoteframe.training.pooling`)
+    pooling: Pooling = "cls"
     #: stop when dev macro-F1 has not improved for this many epochs (0: never stop early)
     early_stopping_patience: int = Field(2, ge=0, strict=True)
     #: a training run folder whose probabilities on the training rows become soft targets (distillation);

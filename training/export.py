@@ -30,7 +30,6 @@ from typing import Any
 import numpy as np
 import onnxruntime
 import torch
-from transformers import AutoModelForSequenceClassification
 
 from quoteframe.batching import pad_batch
 from quoteframe.classifier import softmax
@@ -42,6 +41,7 @@ from quoteframe.runner import BatchRunner
 from quoteframe.training.config import TrainConfig
 from quoteframe.training.gold import read_gold_rows
 from quoteframe.training.metrics import macro_f1
+from quoteframe.training.pooling import load_classifier
 from quoteframe.training.torch_inference import Batches, batches_of, row_pairs, torch_probabilities
 from quoteframe.training.train import MODEL_FOLDER as CHECKPOINT_SUBDIR
 from quoteframe.training.train import RUN_FILE
@@ -148,7 +148,7 @@ def run_context(run_info: dict[str, Any]) -> ContextMode:
 
 def load_torch_model(checkpoint: Path) -> torch.nn.Module:
     """Load the classifier with plain (eager) attention, the form whose ONNX graph fuses attention."""
-    model = AutoModelForSequenceClassification.from_pretrained(checkpoint, attn_implementation="eager")
+    model = load_classifier(checkpoint, attn_implementation="eager")
     labels = tuple(model.config.id2label[i] for i in range(model.config.num_labels))
     if labels != LABELS:
         raise ValueError(f"{checkpoint}: id2label {list(labels)} differs from {list(LABELS)}")

@@ -28,6 +28,7 @@ from quoteframe.training.evaluation import HELDOUT_SET, hand_rows
 from quoteframe.training.evidence import EvidenceHead, evidence_targets, target_batch
 from quoteframe.training.gold import read_gold_rows
 from quoteframe.training.metrics import evaluate_predictions
+from quoteframe.training.pooling import load_classifier, with_pooling
 from quoteframe.training.torch_inference import predict_proba, row_pairs, to_tensors
 
 RUN_FILE = "run.json"
@@ -242,14 +243,15 @@ class Trainer:
         seed_everything(config.seed)
         self.tokenizer = AutoTokenizer.from_pretrained(self.base_path)
         self.encoder = PairEncoder.from_file(self.base_path / "tokenizer.json", config.max_length)
-        self.model = AutoModelForSequenceClassification.from_pretrained(
+        base = AutoModelForSequenceClassification.from_pretrained(
             self.base_path,
             num_labels=len(LABELS),
             id2label=dict(enumerate(LABELS)),
             label2id=LABEL_TO_ID,
             attn_implementation="eager",
             dtype=torch.float32,
-        ).to(self.device)
+        )
+        self.model = with_pooling(base, config.pooling).to(self.device)
         if config.freeze_embeddings:
             self.model.get_input_embeddings().weight.requires_grad_(False)
         # Training only: the head shapes the encoder and is dropped with the run (not in the checkpoint).
@@ -353,9 +355,7 @@ class Trainer:
                 if cfg.early_stopping_patience and stale >= cfg.early_stopping_patience:
                     tqdm.write(f"early stop: no dev gain for {stale} epochs")
                     break
-        self.model = AutoModelForSequenceClassification.from_pretrained(
-            out / MODEL_FOLDER, attn_implementation="eager"
-        ).to(self.device)
+        self.model = load_classifier(out / MODEL_FOLDER, attn_implementation="eager").to(self.device)
         dev, _ = self.evaluate(self.dev_rows)
         heldout = self.evaluate(self.heldout_rows)[0] if self.heldout_rows else None
         record = {
