@@ -609,13 +609,34 @@ def _read_txt(source: InputFile, _fields: Fields) -> Iterator[Pending]:
     yield Deferred(location, partial(_txt_article, source), source.name)
 
 
-def _warc_article(body: bytes, location: Location, given_id: str | None) -> Record:
-    """Extract the article text of one HTML page with trafilatura (which also detects the charset)."""
+def _html_text(body: bytes, content_type: str | None) -> str | bytes:
+    """The page decoded as a browser would: by its byte-order mark, HTTP ``charset`` or ``<meta>`` charset.
+
+    A page that declares its charset is decoded in it, each invalid byte becoming U+FFFD; left to
+    trafilatura, one stray byte in a UTF-8 page made it guess a Cyrillic code page for the whole page,
+    and quotation marks no quote tracker knows. An undeclared page is read as UTF-8 (invalid bytes
+    replaced) when its valid multi-byte characters outnumber its invalid bytes, which a legacy page's
+    accented letters, invalid as UTF-8, never do; otherwise its bytes go to trafilatura, whose guess reads
+    undeclared legacy pages (windows-1252).
+    """
+    from w3lib.encoding import html_body_declared_encoding, html_to_unicode, http_content_type_encoding, read_bom
+
+    if read_bom(body)[0] or http_content_type_encoding(content_type) or html_body_declared_encoding(body):
+        return html_to_unicode(content_type, body)[1]
+    text = body.decode("utf-8", errors="replace")
+    invalid = text.count("\ufffd")
+    multibyte = sum(1 for char in text if char > "\x7f") - invalid
+    return text if invalid == 0 or multibyte > invalid else body
+
+
+def _warc_article(body: bytes, content_type: str | None, location: Location, given_id: str | None) -> Record:
+    """Extract the article text of one HTML page with trafilatura."""
     import trafilatura
 
     article_id = given_id or str(location)
     try:
-        text = trafilatura.extract(body, include_comments=False, include_tables=False) if body.strip() else None
+        page = _html_text(body, content_type) if body.strip() else None
+        text = trafilatura.extract(page, include_comments=False, include_tables=False) if page else None
     except (ValueError, TypeError, UnicodeError) as exc:
         return RecordError(location, f"HTML could not be parsed: {exc}", article_id)
     if not text or is_blank(text):
@@ -700,8 +721,12 @@ def _warc_records_from(
         if page is not None:
             yield page
         if not isinstance(page, RecordError):
+            # warcio's own failures are Python errors on a header it could not make sense of
+            why = (
+                "its header is cut off or invalid, warcio failed on it with " if isinstance(exc, _WarcioFailure) else ""
+            )
             yield RecordError(
-                Location(source.name, "offset", broken), f"WARC unreadable at this offset: {_quoted(str(exc))}"
+                Location(source.name, "offset", broken), f"WARC unreadable at this offset: {why}{_quoted(str(exc))}"
             )
         return _next_record_start(handle, broken + 1, gzipped)
 
@@ -783,7 +808,8 @@ def _warc_page(record: Any, body: bytes, location: Location, given_id: str | Non
     status = record.http_headers.get_statuscode() if record.http_headers else None
     if status and not status.startswith("2"):
         return RecordError(location, f"HTTP {_quoted(status)} response, not an article page", article_id)
-    return Deferred(location, partial(_warc_article, body, location, given_id), article_id)
+    content_type = (record.http_headers or record.rec_headers).get_header("Content-Type")
+    return Deferred(location, partial(_warc_article, body, content_type, location, given_id), article_id)
 
 
 def _unless_overlong(page: Pending, overlong: bool) -> Pending:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO, TypeVar
@@ -12,6 +13,11 @@ import click
 BABE_LEXICON = Path("babe/data/bias_word_lexicon.xlsx")
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _stderr_is_terminal() -> bool:
+    """Whether a progress bar would be read: redrawn frames fill a log file or a pipe with carriage returns."""
+    return sys.stderr.isatty()
 
 
 #: ``--model``, shared by every command that runs a model folder.
@@ -354,7 +360,11 @@ def compare(
     help="Input records per part file and checkpoint (default: 250); a kill loses at most one chunk of work.",
 )
 @click.option("--overwrite", is_flag=True, help="Delete the outputs or unfinished run found at OUT and start afresh.")
-@click.option("--progress/--no-progress", default=True, help="Show a progress bar on stderr.")
+@click.option(
+    "--progress/--no-progress",
+    default=None,
+    help="Show a progress bar on stderr (default: when stderr is a terminal, not a log file or a pipe).",
+)
 def score(
     archives: tuple[Path, ...],
     out: Path,
@@ -366,7 +376,7 @@ def score(
     threads: int | None,
     chunk_size: int | None,
     overwrite: bool,
-    progress: bool,
+    progress: bool | None,
 ) -> None:
     """Label every sentence of article archives: JSONL, CSV, Parquet, WARC, folders of .txt (.gz too, but not Parquet).
 
@@ -389,7 +399,7 @@ def score(
     an uninterrupted run.
     """
     from quoteframe import Classifier, ModelFolderError
-    from quoteframe.archives import ArchiveError
+    from quoteframe.archives import ArchiveError, detect_format
     from quoteframe.scoring import ScoreOptions, ScoreRefused, format_summary, run_score
 
     options = ScoreOptions(
@@ -400,7 +410,7 @@ def score(
         id_field=id_field,
         model=model_dir,
         overwrite=overwrite,
-        progress=progress,
+        progress=_stderr_is_terminal() if progress is None else progress,
         **{name: value for name, value in (("batch_size", batch_size), ("chunk_size", chunk_size)) if value},
     )
 
@@ -422,9 +432,10 @@ def score(
             raise click.ClickException(
                 f"no article was scored: all {summary['errors']} records are errors ({summary['outputs']['errors']})"
             )
+        warc = any(detect_format(path) == "warc" for path in archives if path.is_file())
         raise click.ClickException(
-            "no article was scored: the inputs hold no record to score (WARC records other than HTML pages "
-            "are not articles)"
+            "no article was scored: the inputs hold no record to score"
+            + (" (WARC records other than HTML pages are not articles)" if warc else "")
         )
 
 

@@ -583,7 +583,7 @@ def _score(
             checkpoint.totals = asdict(totals)
             checkpoint.save(paths.work)
             sentence_rate = (totals.sentences - sentences_before) / max(run_time, 1e-9)
-            bar.set_postfix_str(f"{sentence_rate:,.0f} sentences/s, {totals.errors} errors", refresh=False)
+            bar.set_postfix_str(f"{sentence_rate:,.0f} sentences/s, {_count(totals.errors, 'error')}", refresh=False)
             bar.update(len(out.articles["article_index"]))
     checkpoint.finished = True
     checkpoint.save(paths.work)
@@ -620,6 +620,11 @@ def _finish(paths: OutputPaths, checkpoint: Checkpoint, summary: dict[str, Any])
     return summary
 
 
+def _count(n: int, singular: str, plural: str | None = None) -> str:
+    """``n`` with the words that agree with it: ``1 error``, ``2 errors``."""
+    return f"{n} {singular if n == 1 else plural or singular + 's'}"
+
+
 def format_summary(summary: dict[str, Any]) -> str:
     """The run summary as the lines printed at the end of ``quoteframe score``."""
     labels = ", ".join(
@@ -632,13 +637,16 @@ def format_summary(summary: dict[str, Any]) -> str:
             f"time {summary['elapsed_s']:.1f} s: {summary['articles_per_s']:.1f} articles/s, "
             f"{summary['sentences_per_s']:.1f} sentences/s",
             *(
-                [f"ids: {unnamed} articles have no id field; each is named by its file and position"]
+                [
+                    f"ids: {_count(unnamed, 'article has', 'articles have')} no id; "
+                    "each is named by its file and position"
+                ]
                 if (unnamed := summary.get("articles_without_id"))
                 else []
             ),
             *(
                 [
-                    f"ids: {repeated} articles repeat an earlier article's id "
+                    f"ids: {_count(repeated, 'article repeats', 'articles repeat')} an earlier article's id "
                     f"(first: {', '.join(map(repr, summary['repeated_article_id_examples']))}); "
                     "article_index tells them apart"
                 ]

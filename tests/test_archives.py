@@ -752,7 +752,9 @@ def test_warc_record_warcio_fails_on_costs_only_itself(tmp_path: Path) -> None:
         ("error", "offset", starts[2]),
         ("article", "offset", len(data) - len(second)),
     ]
-    assert got[1].message.startswith("WARC unreadable at this offset: AttributeError(")
+    assert got[1].message.startswith(
+        "WARC unreadable at this offset: its header is cut off or invalid, warcio failed on it with AttributeError("
+    )
     assert records(path, skip=1) == got[1:]
 
 
@@ -815,3 +817,46 @@ def test_warc_http_error_and_redirect_pages_are_not_articles(tmp_path: Path, nam
         ("article", "offset", starts[3], "http://news.test/ok"),
         ("article", "offset", starts[4], "http://news.test/saved"),
     ]
+
+
+QUOTE_PAGE = (
+    "<html>{head}<body><article><p>\u201cWe will build it,\u201d said the mayor of the town on Tuesday.</p>"
+    "<p>The caf\u00e9 owners disagreed with the council\u2019s plan.</p><p>A stray byte: X.</p></article></body></html>"
+)
+
+
+@pytest.mark.parametrize(
+    ("content_type", "head"),
+    [
+        ("text/html; charset=utf-8", ""),
+        ("text/html", '<head><meta charset="utf-8"></head>'),
+        ("text/html", '<head><meta http-equiv="Content-Type" content="text/html; charset=UTF-8"></head>'),
+        ("text/html", ""),
+    ],
+    ids=["http-charset", "meta-charset", "meta-http-equiv", "undeclared"],
+)
+def test_warc_utf8_page_with_a_stray_byte_keeps_its_characters(tmp_path: Path, content_type: str, head: str) -> None:
+    """One invalid byte becomes U+FFFD; the page is not read in a code page that garbles its quotation marks."""
+    body = QUOTE_PAGE.format(head=head).encode("utf-8").replace(b"X", b"\xff")
+    path = tmp_path / "crawl.warc"
+    path.write_bytes(warc_bytes([("http://news.test/a", content_type, body, "200 OK")], gzipped=False)[0])
+
+    [article] = records(path)
+
+    assert "\u201cWe will build it,\u201d said the mayor" in article.text
+    assert "The caf\u00e9 owners disagreed with the council\u2019s plan." in article.text
+    assert "A stray byte: \ufffd." in article.text
+
+
+@pytest.mark.parametrize(
+    "content_type", ["text/html; charset=windows-1252", "text/html"], ids=["declared", "undeclared"]
+)
+def test_warc_windows_1252_page_is_read_in_its_code_page(tmp_path: Path, content_type: str) -> None:
+    body = QUOTE_PAGE.format(head="").replace("X", "x").encode("cp1252")
+    path = tmp_path / "crawl.warc"
+    path.write_bytes(warc_bytes([("http://news.test/a", content_type, body, "200 OK")], gzipped=False)[0])
+
+    [article] = records(path)
+
+    assert "\u201cWe will build it,\u201d said the mayor" in article.text
+    assert "The caf\u00e9 owners disagreed" in article.text

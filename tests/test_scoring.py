@@ -18,7 +18,7 @@ from test_archives import ARTICLE, write_warc
 from quoteframe import Classifier
 from quoteframe.cli import main
 from quoteframe.labels import LABELS
-from quoteframe.scoring import ScoreOptions, run_score
+from quoteframe.scoring import ScoreOptions, format_summary, run_score
 
 TEXTS = [
     'The council approved the plan on Monday. "We will build homes," the mayor said.',
@@ -97,7 +97,7 @@ def test_every_format_scored_with_consistent_outputs(tmp_path: Path, tiny_model_
     # The Parquet file has no id column: its two articles are named by file and row, and the summary
     # says so (a text file is named by its path, which is its id).
     assert summary["articles_without_id"] == 2
-    assert "ids: 2 articles have no id field; each is named by its file and position" in printed
+    assert "ids: 2 articles have no id; each is named by its file and position" in printed
     assert [a["article_index"] for a in articles] == list(range(len(articles)))
     by_article = Counter(s["article_index"] for s in sentences)
     for article in articles:
@@ -332,4 +332,47 @@ def test_inputs_without_any_record_are_not_a_success(tmp_path: Path, tiny_model_
     command = ["score", str(archive), "-o", str(tmp_path / "out"), "--model", str(tiny_model_dir), "--no-progress"]
     result = CliRunner().invoke(main, command)
     assert result.exit_code == 1
-    assert "no article was scored: the inputs hold no record to score" in result.output
+    assert "no article was scored: the inputs hold no record to score\n" in result.output
+    # a WARC without pages says why its records did not count
+    crawl = tmp_path / "crawl.warc"
+    crawl.write_bytes(b"")
+    command = ["score", str(crawl), "-o", str(tmp_path / "out2"), "--model", str(tiny_model_dir), "--no-progress"]
+    result = CliRunner().invoke(main, command)
+    assert result.exit_code == 1
+    assert "hold no record to score (WARC records other than HTML pages are not articles)" in result.output
+
+
+def test_progress_bar_is_shown_by_default_only_on_a_terminal(
+    tmp_path: Path, tiny_model_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    archive = tmp_path / "news.jsonl"
+    archive.write_text(json.dumps({"id": "a", "text": TEXTS[0]}) + "\n", encoding="utf-8")
+    seen: list[bool] = []
+    monkeypatch.setattr("quoteframe.scoring.run_score", lambda options, load: seen.append(options.progress) or {})
+    command = ["score", str(archive), "-o", str(tmp_path / "out"), "--model", str(tiny_model_dir)]
+    for terminal in (False, True):
+        monkeypatch.setattr("quoteframe.cli._stderr_is_terminal", lambda terminal=terminal: terminal)
+        CliRunner().invoke(main, command)
+    CliRunner().invoke(main, [*command, "--progress"])
+    CliRunner().invoke(main, [*command, "--no-progress"])
+    assert seen == [False, True, True, False]
+
+
+def test_summary_words_agree_with_their_counts() -> None:
+    summary = {
+        "articles": 1,
+        "sentences": 2,
+        "errors": 0,
+        "label_counts": dict.fromkeys(LABELS, 0),
+        "label_shares": dict.fromkeys(LABELS, 0.0),
+        "elapsed_s": 1.0,
+        "articles_per_s": 1.0,
+        "sentences_per_s": 2.0,
+        "articles_without_id": 1,
+        "repeated_article_ids": 1,
+        "repeated_article_id_examples": ["a"],
+        "outputs": {},
+    }
+    printed = format_summary(summary)
+    assert "ids: 1 article has no id; each is named by its file and position" in printed
+    assert "ids: 1 article repeats an earlier article's id (first: 'a')" in printed
