@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from test_training import REPO, tiny_settings
 
 from quoteframe import Classifier
 from quoteframe.batching import pad_batch
@@ -15,7 +16,6 @@ from quoteframe.training.export import export_model, load_torch_model
 from quoteframe.training.pooling import POOLING_KEY, MeanPooledClassifier, load_classifier, with_pooling
 from quoteframe.training.torch_inference import to_tensors
 from quoteframe.training.train import MODEL_FOLDER, RUN_FILE, train
-from tests.test_training import REPO, tiny_dataset
 
 SENTENCES = [("The council met.", ""), ("The senator slammed the brazen, disastrous plan on Tuesday.", "")]
 
@@ -60,17 +60,9 @@ def test_a_classifier_without_a_linear_head_is_refused(tiny_checkpoint: Path) ->
 def test_a_mean_pooled_run_trains_and_exports_through_the_gates(
     tmp_path: Path, tiny_checkpoint: Path, tiny_gold: Path
 ) -> None:
-    config = load_config(
-        REPO / "configs" / "tiny.yaml",
-        (
-            f"base_model={tiny_checkpoint / 'checkpoint'}",
-            f"dataset={tiny_dataset(tmp_path / 'dataset')}",
-            f"gold_dev={tiny_gold}",
-            f"output_dir={tmp_path / 'run'}",
-            "pooling=mean",
-        ),
+    run_dir = train(
+        load_config(REPO / "configs" / "tiny.yaml", tiny_settings(tmp_path, tiny_checkpoint, tiny_gold, "pooling=mean"))
     )
-    run_dir = train(config)
     assert json.loads((run_dir / RUN_FILE).read_text())["config"]["pooling"] == "mean"
     assert isinstance(load_torch_model(run_dir / MODEL_FOLDER), MeanPooledClassifier)
     report = export_model(run_dir, tmp_path / "model", gold_path=tiny_gold)
