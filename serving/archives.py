@@ -609,24 +609,55 @@ def _read_txt(source: InputFile, _fields: Fields) -> Iterator[Pending]:
     yield Deferred(location, partial(_txt_article, source), source.name)
 
 
-def _html_text(body: bytes, content_type: str | None) -> str | bytes:
-    """The page decoded as a browser would: by its byte-order mark, HTTP ``charset`` or ``<meta>`` charset.
+def _text_encoding(name: str | None) -> str | None:
+    """``name`` if it names a text encoding, else ``None``: ``charset=base64`` names a codec, not a charset."""
+    if not name:
+        return None
+    try:
+        info = codecs.lookup(name)
+    except LookupError:
+        return None
+    return name if getattr(info, "_is_text_encoding", True) else None
 
-    A page that declares its charset is decoded in it, each invalid byte becoming U+FFFD; left to
-    trafilatura, one stray byte in a UTF-8 page made it guess a Cyrillic code page for the whole page,
-    and quotation marks no quote tracker knows. An undeclared page is read as UTF-8 (invalid bytes
-    replaced) when its valid multi-byte characters outnumber its invalid bytes, which a legacy page's
-    accented letters, invalid as UTF-8, never do; otherwise its bytes go to trafilatura, whose guess reads
-    undeclared legacy pages (windows-1252).
+
+def _html_text(body: bytes, content_type: str | None) -> str | bytes:
+    """The page as text: valid UTF-8 as such, else in its declared charset, else UTF-8 or trafilatura's guess.
+
+    Left to trafilatura, one stray byte in a UTF-8 page made it guess a Cyrillic code page for the whole
+    page, and quotation marks no quote tracker knows. So:
+
+    - a byte-order mark decides first;
+    - bytes that decode as UTF-8 (and hold no NUL, as UTF-16 would) are UTF-8 whatever the page declares: a
+      legacy page's non-ASCII bytes rarely form valid UTF-8, while a UTF-8 page served under a server's
+      default ``charset=iso-8859-1`` is a common misconfiguration, and an ASCII page reads the same either way;
+    - otherwise the charset of the HTTP ``Content-Type``, else of a ``<meta>`` tag, decodes the page, each
+      invalid sequence becoming U+FFFD. A name that is no text encoding counts as none, and UTF-16 or
+      UTF-32 in a ``<meta>`` tag, which an HTML parser has already read as ASCII, means UTF-8, as in HTML;
+    - an undeclared page is read as UTF-8, invalid sequences replaced, when its valid multi-byte characters
+      outnumber its invalid sequences, which a legacy page's accented letters rarely do; otherwise its
+      bytes go to trafilatura, whose guess reads undeclared legacy pages (windows-1252).
     """
     from w3lib.encoding import html_body_declared_encoding, html_to_unicode, http_content_type_encoding, read_bom
 
-    if read_bom(body)[0] or http_content_type_encoding(content_type) or html_body_declared_encoding(body):
-        return html_to_unicode(content_type, body)[1]
+    if read_bom(body)[0]:
+        return html_to_unicode(None, body)[1]
+    if b"\x00" not in body:
+        try:
+            return body.decode("utf-8")
+        except UnicodeDecodeError:
+            pass
+    declared = _text_encoding(http_content_type_encoding(content_type))
+    if declared is None:
+        declared = _text_encoding(html_body_declared_encoding(body))
+        if declared is not None and codecs.lookup(declared).name.startswith(("utf-16", "utf-32")):
+            declared = "utf-8"
+    if declared is not None:
+        # through w3lib, which maps labels as browsers do (latin-1 is read as windows-1252)
+        return html_to_unicode(f"text/html; charset={declared}", body)[1]
     text = body.decode("utf-8", errors="replace")
     invalid = text.count("\ufffd")
     multibyte = sum(1 for char in text if char > "\x7f") - invalid
-    return text if invalid == 0 or multibyte > invalid else body
+    return text if multibyte > invalid else body
 
 
 def _warc_article(body: bytes, content_type: str | None, location: Location, given_id: str | None) -> Record:
@@ -637,7 +668,7 @@ def _warc_article(body: bytes, content_type: str | None, location: Location, giv
     try:
         page = _html_text(body, content_type) if body.strip() else None
         text = trafilatura.extract(page, include_comments=False, include_tables=False) if page else None
-    except (ValueError, TypeError, UnicodeError) as exc:
+    except (ValueError, TypeError, UnicodeError, LookupError) as exc:
         return RecordError(location, f"HTML could not be parsed: {exc}", article_id)
     if not text or is_blank(text):
         return RecordError(location, "no article text in HTML page", article_id)
@@ -774,7 +805,7 @@ def _warc_entry(record: Any, records: Any, name: str, fields: Fields) -> Pending
     cut = _warc_cut(record)
     if cut is not None:
         return RecordError(location, cut, given_id or str(location))
-    return _warc_page(record, body, location, given_id) if is_page else None
+    return _warc_page(record, body, content_type, location, given_id) if is_page else None
 
 
 def _warc_cut(record: Any) -> str | None:
@@ -793,7 +824,7 @@ def _warc_cut(record: Any) -> str | None:
     return None
 
 
-def _warc_page(record: Any, body: bytes, location: Location, given_id: str | None) -> Pending:
+def _warc_page(record: Any, body: bytes, content_type: str | None, location: Location, given_id: str | None) -> Pending:
     """The page of a whole HTML record, or the error row of a record changed or not an article page."""
     article_id = given_id or str(location)
     if record.digest_checker.problems:
@@ -808,7 +839,6 @@ def _warc_page(record: Any, body: bytes, location: Location, given_id: str | Non
     status = record.http_headers.get_statuscode() if record.http_headers else None
     if status and not status.startswith("2"):
         return RecordError(location, f"HTTP {_quoted(status)} response, not an article page", article_id)
-    content_type = (record.http_headers or record.rec_headers).get_header("Content-Type")
     return Deferred(location, partial(_warc_article, body, content_type, location, given_id), article_id)
 
 

@@ -399,7 +399,7 @@ def score(
     an uninterrupted run.
     """
     from quoteframe import Classifier, ModelFolderError
-    from quoteframe.archives import ArchiveError, detect_format
+    from quoteframe.archives import ArchiveError, resolve_inputs
     from quoteframe.scoring import ScoreOptions, ScoreRefused, format_summary, run_score
 
     options = ScoreOptions(
@@ -432,7 +432,7 @@ def score(
             raise click.ClickException(
                 f"no article was scored: all {summary['errors']} records are errors ({summary['outputs']['errors']})"
             )
-        warc = any(detect_format(path) == "warc" for path in archives if path.is_file())
+        warc = any(source.format == "warc" for source in resolve_inputs(list(archives)))
         raise click.ClickException(
             "no article was scored: the inputs hold no record to score"
             + (" (WARC records other than HTML pages are not articles)" if warc else "")

@@ -849,6 +849,27 @@ def test_warc_utf8_page_with_a_stray_byte_keeps_its_characters(tmp_path: Path, c
 
 
 @pytest.mark.parametrize(
+    ("content_type", "head", "stray"),
+    [
+        ("text/html; charset=iso-8859-1", "", b"x"),
+        ("text/html; charset=base64", "", b"\xff"),
+        ("text/html", '<head><meta charset="utf-16"></head>', b"\xff"),
+    ],
+    ids=["utf8-served-as-latin1", "not-a-text-encoding", "meta-utf16"],
+)
+def test_warc_misdeclared_utf8_page_is_read_as_utf8(tmp_path: Path, content_type: str, head: str, stray: bytes) -> None:
+    """A wrong or unusable declaration does not garble a UTF-8 page, nor lose it."""
+    body = QUOTE_PAGE.format(head=head).encode("utf-8").replace(b"X", stray)
+    path = tmp_path / "crawl.warc"
+    path.write_bytes(warc_bytes([("http://news.test/a", content_type, body, "200 OK")], gzipped=False)[0])
+
+    [article] = records(path)
+
+    assert "\u201cWe will build it,\u201d said the mayor" in article.text
+    assert "The caf\u00e9 owners disagreed with the council\u2019s plan." in article.text
+
+
+@pytest.mark.parametrize(
     "content_type", ["text/html; charset=windows-1252", "text/html"], ids=["declared", "undeclared"]
 )
 def test_warc_windows_1252_page_is_read_in_its_code_page(tmp_path: Path, content_type: str) -> None:

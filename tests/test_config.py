@@ -60,6 +60,7 @@ def test_overrides_are_parsed_as_yaml_and_validated(tmp_path: Path) -> None:
         ("seed: 4294967296\n", "seed: Input should be less than or equal to 4294967295"),
         ("read_once_weight: 0\n", "read_once_weight: Input should be greater than 0"),
         ("read_once_weight: true\n", "read_once_weight: Input should be a number, not a boolean"),
+        ("pooling: max\n", "pooling: Input should be 'cls' or 'mean'"),
     ],
 )
 def test_bad_configs_name_the_problem(tmp_path: Path, text: str, message: str) -> None:

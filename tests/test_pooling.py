@@ -55,6 +55,8 @@ def test_a_classifier_without_a_linear_head_is_refused(tiny_checkpoint: Path) ->
     model.classifier = torch.nn.Sequential(torch.nn.Linear(32, 3))
     with pytest.raises(ValueError, match="mean pooling needs a BERT-style sequence classifier"):
         with_pooling(model, "mean")
+    with pytest.raises(ValueError, match="quoteframe_pooling 'Mean' is none of cls, mean"):
+        with_pooling(load_torch_model(tiny_checkpoint / "checkpoint"), "Mean")
 
 
 def test_a_mean_pooled_run_trains_and_exports_through_the_gates(
@@ -63,7 +65,12 @@ def test_a_mean_pooled_run_trains_and_exports_through_the_gates(
     run_dir = train(
         load_config(REPO / "configs" / "tiny.yaml", tiny_settings(tmp_path, tiny_checkpoint, tiny_gold, "pooling=mean"))
     )
-    assert json.loads((run_dir / RUN_FILE).read_text())["config"]["pooling"] == "mean"
+    record = json.loads((run_dir / RUN_FILE).read_text())
+    assert record["config"]["pooling"] == "mean"
+    # the run's final scores come from the reloaded checkpoint: read back with its mean head, they are the
+    # scores of the epoch it kept
+    kept = record["history"][record["best_epoch"] - 1]
+    assert record["dev_metrics"]["macro_f1"] == pytest.approx(kept["dev_macro_f1"], abs=1e-9)
     assert isinstance(load_torch_model(run_dir / MODEL_FOLDER), MeanPooledClassifier)
     report = export_model(run_dir, tmp_path / "model", gold_path=tiny_gold)
     assert all(gate.passed for gate in report.gates)

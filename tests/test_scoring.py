@@ -333,10 +333,10 @@ def test_inputs_without_any_record_are_not_a_success(tmp_path: Path, tiny_model_
     result = CliRunner().invoke(main, command)
     assert result.exit_code == 1
     assert "no article was scored: the inputs hold no record to score\n" in result.output
-    # a WARC without pages says why its records did not count
-    crawl = tmp_path / "crawl.warc"
-    crawl.write_bytes(b"")
-    command = ["score", str(crawl), "-o", str(tmp_path / "out2"), "--model", str(tiny_model_dir), "--no-progress"]
+    # a WARC without pages, here in a folder, says why its records did not count
+    (tmp_path / "crawl").mkdir()
+    (tmp_path / "crawl" / "crawl.warc").write_bytes(b"")
+    command = ["score", str(tmp_path / "crawl"), "-o", str(tmp_path / "out2"), "--model", str(tiny_model_dir)]
     result = CliRunner().invoke(main, command)
     assert result.exit_code == 1
     assert "hold no record to score (WARC records other than HTML pages are not articles)" in result.output
@@ -348,18 +348,24 @@ def test_progress_bar_is_shown_by_default_only_on_a_terminal(
     archive = tmp_path / "news.jsonl"
     archive.write_text(json.dumps({"id": "a", "text": TEXTS[0]}) + "\n", encoding="utf-8")
     seen: list[bool] = []
-    monkeypatch.setattr("quoteframe.scoring.run_score", lambda options, load: seen.append(options.progress) or {})
+
+    def run_score(options: ScoreOptions, load: object) -> dict:
+        seen.append(options.progress)
+        return summary_of(articles=1)
+
+    monkeypatch.setattr("quoteframe.scoring.run_score", run_score)
     command = ["score", str(archive), "-o", str(tmp_path / "out"), "--model", str(tiny_model_dir)]
     for terminal in (False, True):
         monkeypatch.setattr("quoteframe.cli._stderr_is_terminal", lambda terminal=terminal: terminal)
-        CliRunner().invoke(main, command)
-    CliRunner().invoke(main, [*command, "--progress"])
-    CliRunner().invoke(main, [*command, "--no-progress"])
+        assert CliRunner().invoke(main, command).exit_code == 0
+    for flag in ("--progress", "--no-progress"):
+        assert CliRunner().invoke(main, [*command, flag]).exit_code == 0
     assert seen == [False, True, True, False]
 
 
-def test_summary_words_agree_with_their_counts() -> None:
-    summary = {
+def summary_of(**counts: object) -> dict:
+    """A run summary as :func:`run_score` returns it, with ``counts`` set."""
+    return {
         "articles": 1,
         "sentences": 2,
         "errors": 0,
@@ -368,11 +374,13 @@ def test_summary_words_agree_with_their_counts() -> None:
         "elapsed_s": 1.0,
         "articles_per_s": 1.0,
         "sentences_per_s": 2.0,
-        "articles_without_id": 1,
-        "repeated_article_ids": 1,
-        "repeated_article_id_examples": ["a"],
         "outputs": {},
+        **counts,
     }
+
+
+def test_summary_words_agree_with_their_counts() -> None:
+    summary = summary_of(articles_without_id=1, repeated_article_ids=1, repeated_article_id_examples=["a"])
     printed = format_summary(summary)
     assert "ids: 1 article has no id; each is named by its file and position" in printed
     assert "ids: 1 article repeats an earlier article's id (first: 'a')" in printed

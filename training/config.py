@@ -15,7 +15,6 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from pydantic_core import PydanticCustomError
 
 from quoteframe.inputs import ContextMode
-from quoteframe.training.pooling import Pooling
 
 
 class ConfigError(ValueError):
@@ -49,6 +48,10 @@ PositiveWeight = Annotated[float, Field(gt=0, le=1000, allow_inf_nan=False), _NO
 MAX_THREADS = 1024
 #: Largest ``seed``: numpy's generators take seeds from 0 to 2**32 - 1.
 MAX_SEED = 2**32 - 1
+
+
+#: what a classifier head reads (:mod:`quoteframe.training.pooling`)
+Pooling = Literal["cls", "mean"]
 
 
 class TrainConfig(BaseModel):

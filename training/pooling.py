@@ -4,19 +4,22 @@ all-MiniLM-L6-v2 was trained as a sentence encoder whose sentence vector is the 
 its ``[CLS]`` pooler is the pre-trained MiniLM's, never tuned for sentences. Hugging Face's sequence
 classifiers read the pooler. :class:`MeanPooledClassifier` gives the same classifier a head on the mean,
 keeping its dropout and linear layer, so a checkpoint stays a plain Hugging Face folder: the pooling is a
-key of its ``config.json``, and :func:`load_classifier` reads it back.
+key of its ``config.json``, and :func:`load_classifier` reads it back. Only quoteframe's loaders read
+that key: ``AutoModelForSequenceClassification.from_pretrained`` or a ``pipeline`` on a mean-pooled
+checkpoint would put its head on the ``[CLS]`` pooler, which it was not trained on.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, get_args
 
 import torch
 from transformers import AutoModelForSequenceClassification, PreTrainedModel
 from transformers.modeling_outputs import SequenceClassifierOutput
 
-Pooling = Literal["cls", "mean"]
+from quoteframe.training.config import Pooling
+
 #: the key of a checkpoint's ``config.json`` that names its pooling; absent means ``cls``
 POOLING_KEY = "quoteframe_pooling"
 
@@ -66,7 +69,13 @@ class MeanPooledClassifier(torch.nn.Module):
 
 
 def with_pooling(model: PreTrainedModel, pooling: Pooling) -> torch.nn.Module:
-    """``model`` with the head reading ``pooling``, the choice recorded in its config for saving."""
+    """``model`` with the head reading ``pooling``, the choice recorded in its config for saving.
+
+    An unknown value is refused, not read as ``cls``: a checkpoint whose head was trained on another
+    pooling must not load with a head that reads something else.
+    """
+    if pooling not in get_args(Pooling):
+        raise ValueError(f"{POOLING_KEY} {pooling!r} is none of {', '.join(get_args(Pooling))}")
     setattr(model.config, POOLING_KEY, pooling)
     return MeanPooledClassifier(model) if pooling == "mean" else model
 
