@@ -388,6 +388,18 @@ def _csv_id(row: list[str], header: list[str], location: Location, fields: Field
     return _record_id(row[at], location, escaped_bytes=True)
 
 
+def _broken_row_id(first_line: str, header: list[str], location: Location, fields: Fields) -> str | None:
+    """The id of a row whose quoting broke, read leniently from its first line, as :func:`_csv_id` allows.
+
+    Quoting breaks in the text; the columns before it, the id among them, were read whole before it.
+    """
+    try:
+        row = next(csv.reader([first_line]), [])
+    except csv.Error:
+        return None
+    return _csv_id(row, header, location, fields)
+
+
 class _RowLines:
     """The lines of a CSV text stream, keeping those of the row being parsed so they can be read again.
 
@@ -494,9 +506,9 @@ def _read_csv(source: InputFile, fields: Fields) -> Iterator[Pending]:
                     return
                 except csv.Error as exc:
                     row_no += 1
-                    yield RecordError(
-                        Location(source.name, "row", row_no), f"malformed CSV row: {_csv_problem(exc, lines)}"
-                    )
+                    location = Location(source.name, "row", row_no)
+                    given_id = _broken_row_id(lines.row[0] if lines.row else "", header, location, fields)
+                    yield RecordError(location, f"malformed CSV row: {_csv_problem(exc, lines)}", given_id)
                     reader = csv.reader(lines, strict=True)  # a fresh parser state for any lines put back
                     continue
                 if row:  # a blank line is not a row

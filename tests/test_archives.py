@@ -355,6 +355,8 @@ def test_csv_byte_order_mark_unclosed_quote_and_text_after_a_quote(tmp_path: Pat
     # Those lines may as well be paragraphs of c4's own article, so they are not read again as rows.
     assert got[3] == ("error", "row", 4, "malformed CSV row: ',' expected after '\"' (the row ran over 3 lines)")
     assert len(got) == 4
+    # the id column comes before the text, where the quoting broke, so the error rows keep their ids
+    assert [record.id for record in records(path)] == ["c1", "c2", "c3", "c4"]
 
 
 #: No quotation mark after the one a1 opens, so it runs to the end of the file.
@@ -373,6 +375,7 @@ def test_csv_quote_never_closed_to_the_end_of_the_file(tmp_path: Path) -> None:
         ("article", "row", 3, "a2"),
         ("article", "row", 4, "a3"),
     ]
+    assert records(path)[1].id == "a1"
     assert records(path)[3].text == "Row three."
 
 
