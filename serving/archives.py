@@ -640,8 +640,8 @@ def _html_text(body: bytes, content_type: str | None) -> str | bytes:
 
     - a byte-order mark decides first;
     - bytes that decode as UTF-8 (and hold no NUL, as UTF-16 would) are UTF-8 whatever the page declares: a
-      legacy page's non-ASCII bytes rarely form valid UTF-8, while a UTF-8 page served under a server's
-      default ``charset=iso-8859-1`` is a common misconfiguration, and an ASCII page reads the same either way;
+      legacy page's non-ASCII bytes rarely form valid UTF-8, while a server may label a UTF-8 page with its
+      default ``charset=iso-8859-1``, and an ASCII page reads the same either way;
     - otherwise the charset of the HTTP ``Content-Type``, else of a ``<meta>`` tag, decodes the page, each
       invalid sequence becoming U+FFFD. A name that is no text encoding counts as none, and UTF-16 or
       UTF-32 in a ``<meta>`` tag, which an HTML parser has already read as ASCII, means UTF-8, as in HTML;
