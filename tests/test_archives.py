@@ -91,6 +91,19 @@ def test_jsonl_articles_and_bad_lines(tmp_path: Path, name: str) -> None:
     assert len(got) == 7
 
 
+@pytest.mark.parametrize(("name", "compressed"), [("plain.jsonl.gz", False), ("packed.jsonl", True)])
+def test_gzip_is_told_by_its_first_bytes_not_the_name(tmp_path: Path, name: str, compressed: bool) -> None:
+    # A .gz that was never compressed and a compressed file without .gz are both read, not lost.
+    path = tmp_path / name
+    data = json.dumps({"id": "a1", "text": ARTICLE}).encode() + b"\n"
+    path.write_bytes(gzip.compress(data) if compressed else data)
+
+    [article] = records(path)
+
+    assert isinstance(article, Article)
+    assert (article.id, article.text) == ("a1", ARTICLE)
+
+
 def test_jsonl_selected_fields(tmp_path: Path) -> None:
     path = tmp_path / "news.jsonl"
     path.write_text(json.dumps({"uid": 7, "key": "k1", "body": ARTICLE, "text": "other"}) + "\n", encoding="utf-8")
