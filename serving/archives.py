@@ -26,7 +26,7 @@ from functools import partial
 from pathlib import Path
 from typing import IO, Any
 
-from quoteframe.text import is_blank, unpaired_surrogate
+from quoteframe.text import TextDecodeError, decode_text_file, is_blank, unpaired_surrogate
 
 #: Text field names tried in order when ``--text-field`` is not given.
 DEFAULT_TEXT_FIELDS: tuple[str, ...] = ("text", "content", "body", "article", "maintext")
@@ -205,7 +205,7 @@ def resolve_inputs(paths: list[Path]) -> list[InputFile]:
 
     for path in paths:
         if path.is_dir():
-            found = sorted(p for p in path.rglob("*") if p.is_file() and detect_format(p))
+            found = sorted(p for p in path.rglob("*") if _is_listed_archive(p))
             if not found:
                 raise ArchiveError(f"{path}: folder holds no archive file ({', '.join(SUFFIX_FORMATS)})")
             for file in found:
@@ -219,6 +219,29 @@ def resolve_inputs(paths: list[Path]) -> list[InputFile]:
             )
         add(path, fmt)
     return files
+
+
+def _is_listed_archive(path: Path) -> bool:
+    """A folder entry read as an archive: a file with an archive suffix, or a link to one whose target is gone.
+
+    A broken link is kept so that it becomes an error row naming it, rather than a gap in the run.
+    """
+    return bool(detect_format(path)) and (path.is_file() or (path.is_symlink() and not path.exists()))
+
+
+def files_left_out(paths: list[Path]) -> list[str]:
+    """Files below the folders among ``paths`` that are not read, no archive suffix being theirs (sorted).
+
+    The summary names them, so that a folder of ``.html`` pages or ``.md`` notes does not pass for a
+    folder whose every file was scored.
+    """
+    return [
+        str(file)
+        for path in paths
+        if path.is_dir()
+        for file in sorted(path.rglob("*"))
+        if file.is_file() and not detect_format(file)
+    ]
 
 
 def read_records(source: InputFile, fields: Fields, skip: int = 0) -> Iterator[Record]:
@@ -275,7 +298,11 @@ def _record_id(given_id: Any, location: Location, escaped_bytes: bool = False) -
         given_id = given_id.encode("utf-8", errors="surrogateescape")
     if isinstance(given_id, bytes):
         return given_id.decode("utf-8", errors="backslashreplace")
-    text = str(given_id)
+    # JSON's own notation for values that are no string (true, {"a": 1}), not Python's (True, {'a': 1}).
+    if isinstance(given_id, (bool, dict, list)):
+        text = json.dumps(given_id, ensure_ascii=False, default=str)
+    else:
+        text = str(given_id)
     if unpaired_surrogate(text) is not None:
         return text.encode("utf-8", errors="backslashreplace").decode("utf-8")
     return text
@@ -333,7 +360,8 @@ def _parse_jsonl_line(raw: bytes, location: Location, fields: Fields) -> Record:
     try:
         line = raw.rstrip(b"\r\n").decode("utf-8")
     except UnicodeDecodeError as exc:
-        return RecordError(location, f"invalid UTF-8 at byte {exc.start} of the line")
+        message = f"invalid UTF-8 at byte {exc.start} of the line"
+        return RecordError(location, message, _undecodable_line_id(raw, location, fields))
     try:
         record = json.loads(line)
     except json.JSONDecodeError as exc:
@@ -343,6 +371,25 @@ def _parse_jsonl_line(raw: bytes, location: Location, fields: Fields) -> Record:
     if not isinstance(record, dict):
         return RecordError(location, f"JSON line is a {type(record).__name__}, not an object")
     return _mapping_article(record, location, fields)
+
+
+def _undecodable_line_id(raw: bytes, location: Location, fields: Fields) -> str | None:
+    """The id of a JSONL line that is not valid UTF-8, read with its bad bytes kept, as a CSV row's is.
+
+    The line stays an error (JSON text is UTF-8), but its id names the article to fix. A bad byte in the
+    id itself is escaped (``\\xff``), as in every format; a line that is no JSON object has no id.
+    """
+    try:
+        record = json.loads(raw.rstrip(b"\r\n").decode("utf-8", errors="surrogateescape"))
+    except (ValueError, RecursionError):
+        return None
+    name = _first_present(record, fields.id_candidates()) if isinstance(record, dict) else None
+    if name is None:
+        return None
+    try:
+        return _record_id(record[name], location, escaped_bytes=True)
+    except UnicodeEncodeError:  # a JSON escape of half a surrogate pair beside the bad bytes
+        return _record_id(record[name], location)
 
 
 def _read_jsonl(source: InputFile, fields: Fields) -> Iterator[Pending]:
@@ -604,14 +651,11 @@ def _txt_article(source: InputFile) -> Record:
             data = handle.read()
     except READ_ERRORS as exc:
         return RecordError(location, f"file unreadable: {exc}", source.name)
-    # Without its byte-order mark, as ``quoteframe classify`` reads a file, so offsets agree; a bad byte is
-    # still named by its offset in the file, where a hex editor finds it.
-    body = data.removeprefix(codecs.BOM_UTF8)
     try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        at = len(data) - len(body) + exc.start
-        return RecordError(location, f"invalid UTF-8 in text at byte {at} of the file", source.name)
+        text = decode_text_file(data)  # as ``quoteframe classify`` reads a file, so that offsets agree
+    except TextDecodeError as exc:
+        message = f"invalid {exc.encoding.upper()} in text at byte {exc.at} of the file; {exc.hint}"
+        return RecordError(location, message, source.name)
     return _article(location, text, source.name, None)
 
 

@@ -113,7 +113,10 @@ class Checkpoint:
 
 def file_stamp(path: Path) -> dict[str, int]:
     """Size and modification time: enough to notice an input that changed between a run and its resume."""
-    stat = path.stat()
+    try:
+        stat = path.stat()
+    except OSError:  # a link whose target is gone: an error row now, a changed input once it is mended
+        return {"size": None, "mtime_ns": None}
     return {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
 
 

@@ -382,21 +382,23 @@ def score(
 
     \b
     Outputs, for OUT a folder (for OUT = NAME.parquet or NAME.jsonl):
-      OUT/sentences.EXT   (NAME.EXT)               one row per sentence: article_index, article_id,
-                                                   sentence_index, start, end, label, p_<label>, ...
-      OUT/articles.EXT    (NAME.articles.EXT)      one row per article: its file and position,
-                                                   count (n_<label>) and share of each label
-      OUT/errors.jsonl    (NAME.errors.jsonl)      one row per bad record: file, unit, position, id, error
-      OUT/summary.json    (NAME.summary.json)      run totals, label counts, articles/s, sentences/s, repeated ids
-      OUT/.parts/         (NAME.EXT.parts/)        part files and checkpoint while the run is unfinished
+      OUT/sentences.EXT (NAME.EXT): one row per sentence: article_index,
+        article_id, sentence_index, start, end, label, p_<label>, ...
+      OUT/articles.EXT (NAME.articles.EXT): one row per article: its file
+        and position, count (n_<label>) and share of each label
+      OUT/errors.jsonl (NAME.errors.jsonl): one row per bad record: file,
+        unit, position, id, error
+      OUT/summary.json (NAME.summary.json): run totals, label counts,
+        articles/s, sentences/s, repeated ids, files left out of folders
+      OUT/.parts/ (NAME.EXT.parts/): part files and checkpoint while the
+        run is unfinished
 
-    \b
     Positions are JSONL line numbers, CSV/Parquet row numbers (from 1) or WARC byte offsets. A bad
     record (invalid JSON or UTF-8, no text, empty article, HTML without article text, a CSV row with
     the wrong number of columns, an HTTP redirect or error page) becomes an error row and the run goes
-    on. WARC response and resource records with HTML are articles; other records are not. A killed run
-    resumes where it stopped when the same command is run again; the outputs are the same as those of
-    an uninterrupted run.
+    on. WARC response and resource records with HTML are articles; other records are not. Field and
+    column names match exactly, case included. A killed run resumes where it stopped when the same
+    command is run again; the outputs are the same as those of an uninterrupted run.
     """
     from quoteframe import Classifier, ModelFolderError
     from quoteframe.archives import ArchiveError, resolve_inputs
@@ -418,13 +420,20 @@ def score(
         return Classifier.load(model_dir, batch_size=options.batch_size, threads=threads)
 
     try:
-        summary = run_score(options, load_classifier)
+        result = run_score(options, load_classifier)
     except (ArchiveError, ScoreRefused, ModelFolderError) as exc:
         raise click.ClickException(str(exc)) from exc
     except KeyboardInterrupt:
         # The chunks written so far are checkpointed; say how to pick up rather than click's bare "Aborted!".
         click.echo(f"\ninterrupted; run the same command again to resume from {out}", err=True)
         raise SystemExit(130) from None
+    if result.already_finished:
+        click.echo(
+            f"{out}: this run had finished already; nothing was scored again (its summary follows; "
+            "--overwrite scores it afresh)",
+            err=True,
+        )
+    summary = result.summary
     click.echo(format_summary(summary))
     if not summary["articles"]:
         # Usually a wrong --text-field or input: a run with nothing scored must not pass for a success.
@@ -454,15 +463,15 @@ def classify(source: BinaryIO, model_dir: Path | None, fmt: str | None) -> None:
 
     Paragraphs are separated by blank lines. Each JSON line holds index, start and end (character
     offsets into the decoded text), text, paragraph, inside_quote, label, probabilities and flags.
+    A byte-order mark for UTF-16 or UTF-32 (as Windows editors save "Unicode" text) is followed.
     Input that is not valid UTF-8 is refused with the byte offset of the first bad byte (offsets into
     a guessed decoding would point at the wrong characters); empty input prints no rows, only a note
     on stderr.
     """
-    import codecs
     import gzip
     import sys
 
-    from quoteframe.text import is_blank
+    from quoteframe.text import TextDecodeError, decode_text_file, is_blank
 
     name = getattr(source, "name", "-")
     data = source.read()
@@ -471,16 +480,10 @@ def classify(source: BinaryIO, model_dir: Path | None, fmt: str | None) -> None:
             data = gzip.decompress(data)
         except (OSError, EOFError) as err:
             raise click.ClickException(f"{name}: gzip data could not be read ({err})") from err
-    # The byte-order mark is not text; it is cut here rather than by decoding as utf-8-sig, which would
-    # count the offset of a bad byte from after the mark.
-    bom = len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0
     try:
-        text = data[bom:].decode("utf-8")
-    except UnicodeDecodeError as err:
-        raise click.ClickException(
-            f"{name}: not valid UTF-8 at byte {bom + err.start} ({err.reason}); convert it first, "
-            "e.g. iconv -f latin1 -t utf-8"
-        ) from err
+        text = decode_text_file(data)
+    except TextDecodeError as err:
+        raise click.ClickException(f"{name}: {err}") from err
     if is_blank(text):  # whitespace and invisible characters only: what score calls an empty article
         click.echo(f"{name}: no text; nothing to classify", err=True)
         return

@@ -24,7 +24,17 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
-from quoteframe.archives import Article, Fields, InputFile, Location, Record, RecordError, read_records, resolve_inputs
+from quoteframe.archives import (
+    Article,
+    Fields,
+    InputFile,
+    Location,
+    Record,
+    RecordError,
+    files_left_out,
+    read_records,
+    resolve_inputs,
+)
 from quoteframe.checkpoint import (
     CHECKPOINT_FILE,
     DEFAULT_CHUNK_SIZE,
@@ -53,6 +63,8 @@ from quoteframe.writers import (
 #: A chunk also ends once its articles hold this many characters, so a few huge articles cannot make
 #: one chunk (and its sentence rows) grow without bound.
 MAX_CHUNK_CHARS = 8_000_000
+#: Names of files left out of input folders that the summary shows; it counts them all.
+LEFT_OUT_EXAMPLES = 5
 _PART_FILE = re.compile(r"^part-(\d{6})\.")
 
 T = TypeVar("T")
@@ -214,8 +226,13 @@ class Totals:
             self.label_counts[label] += 1
         self.elapsed_s = elapsed_s
 
-    def summary(self, inputs: list[InputFile], paths: OutputPaths, fingerprint: dict[str, Any]) -> dict[str, Any]:
-        """The run summary written to ``summary.json`` and printed at the end."""
+    def summary(
+        self, inputs: list[InputFile], left_out: list[str], paths: OutputPaths, fingerprint: dict[str, Any]
+    ) -> dict[str, Any]:
+        """The run summary written to ``summary.json`` and printed at the end.
+
+        ``left_out`` are the files below the input folders that were not read (no archive suffix).
+        """
         elapsed = max(self.elapsed_s, 1e-9)
         shares = {
             label: count / self.sentences if self.sentences else 0.0 for label, count in self.label_counts.items()
@@ -232,6 +249,8 @@ class Totals:
             "articles_per_s": round(self.articles / elapsed, 2),
             "sentences_per_s": round(self.sentences / elapsed, 2),
             "inputs": [source.name for source in inputs],
+            "files_left_out": len(left_out),
+            "files_left_out_examples": left_out[:LEFT_OUT_EXAMPLES],
             "outputs": {
                 "sentences": str(paths.sentences),
                 "articles": str(paths.articles),
@@ -265,7 +284,15 @@ def run_fingerprint(options: ScoreOptions, inputs: list[InputFile], fmt: str) ->
     }
 
 
-def run_score(options: ScoreOptions, load_classifier: Callable[[], Predictor]) -> dict[str, Any]:
+@dataclass(frozen=True)
+class ScoreResult:
+    """A run's summary, and whether the run had already finished before this call (nothing scored again)."""
+
+    summary: dict[str, Any]
+    already_finished: bool = False
+
+
+def run_score(options: ScoreOptions, load_classifier: Callable[[], Predictor]) -> ScoreResult:
     """Score the archives of ``options`` into its output files and return the run summary.
 
     Resumes an interrupted run with the same fingerprint, returns the stored summary of a finished
@@ -279,12 +306,27 @@ def run_score(options: ScoreOptions, load_classifier: Callable[[], Predictor]) -
     with _only_run(paths):
         state = _prepare(paths, fingerprint, options.overwrite)
         if isinstance(state, dict):
-            return state
+            return ScoreResult(state, already_finished=True)
         totals = Totals(**state.totals) if state.totals else Totals()
         if not state.finished:
             fields = Fields(options.text_field, options.id_field)
-            _score(inputs, fields, load_classifier(), state, totals, paths, options)
-        return _finish(paths, state, totals.summary(inputs, paths, fingerprint))
+            _score(inputs, fields, _load(load_classifier, state, paths), state, totals, paths, options)
+        left_out = files_left_out(list(options.inputs))
+        return ScoreResult(_finish(paths, state, totals.summary(inputs, left_out, paths, fingerprint)))
+
+
+def _load(load_classifier: Callable[[], Predictor], state: Checkpoint, paths: OutputPaths) -> Predictor:
+    """Load the classifier; a run that fails to and has scored nothing leaves no unfinished run behind.
+
+    Its checkpoint would bind the output to this command, so the next command, with the model folder
+    mended or another one named, would be refused as a different run.
+    """
+    try:
+        return load_classifier()
+    except BaseException:
+        if not state.parts:
+            shutil.rmtree(paths.work, ignore_errors=True)
+        raise
 
 
 @contextmanager
@@ -651,6 +693,14 @@ def format_summary(summary: dict[str, Any]) -> str:
                     "article_index tells them apart"
                 ]
                 if (repeated := summary.get("repeated_article_ids"))
+                else []
+            ),
+            *(
+                [
+                    f"left out: {_count(left_out, 'file', 'files')} below the input folders with no archive suffix "
+                    f"(first: {', '.join(map(repr, summary['files_left_out_examples']))})"
+                ]
+                if (left_out := summary.get("files_left_out"))
                 else []
             ),
             *(f"{table}: {path}" for table, path in summary["outputs"].items()),

@@ -23,6 +23,7 @@ from quoteframe.archives import (
     InputFile,
     RecordError,
     detect_format,
+    files_left_out,
     read_records,
     resolve_inputs,
 )
@@ -623,7 +624,76 @@ def test_text_file_invalid_utf8_after_a_byte_order_mark_is_named_by_its_file_off
 
     [error] = records(path)
 
-    assert describe(error) == ("error", "file", None, "invalid UTF-8 in text at byte 6 of the file")
+    assert describe(error) == (
+        "error",
+        "file",
+        None,
+        "invalid UTF-8 in text at byte 6 of the file; convert it first, e.g. iconv -f latin1 -t utf-8",
+    )
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be", "utf-32"])
+def test_text_file_in_utf16_or_utf32_is_read_by_its_byte_order_mark(tmp_path: Path, encoding: str) -> None:
+    # Windows editors save "Unicode" text as UTF-16 with a byte-order mark.
+    path = tmp_path / "a.txt"
+    data = ARTICLE.encode(encoding)
+    path.write_bytes(data if encoding != "utf-16-be" else b"\xfe\xff" + data)
+
+    [article] = records(path)
+
+    assert isinstance(article, Article) and article.text == ARTICLE
+
+
+def test_binary_file_named_txt_is_not_sent_to_a_latin1_conversion(tmp_path: Path) -> None:
+    path = tmp_path / "a.txt"
+    path.write_bytes(b"\x7fELF\x02\x01\x01\x00\x00\x00\xff\xfe")
+
+    [error] = records(path)
+
+    assert error.message == (
+        "invalid UTF-8 in text at byte 10 of the file; it holds NUL bytes: a binary file, "
+        "or UTF-16 without a byte-order mark (save it as UTF-8)"
+    )
+
+
+def test_folder_keeps_a_broken_link_as_an_error_and_lists_the_files_it_leaves_out(tmp_path: Path) -> None:
+    folder = tmp_path / "articles"
+    (folder / "dir.txt").mkdir(parents=True)
+    (folder / "dir.txt" / "inner.txt").write_text(ARTICLE, encoding="utf-8")
+    (folder / "gone.txt").symlink_to(tmp_path / "moved.txt")
+    (folder / "page.html").write_text("<p>x</p>", encoding="utf-8")
+
+    inputs = resolve_inputs([folder])
+    got = [describe(record) for source in inputs for record in read_records(source, Fields())]
+
+    assert [source.name for source in inputs] == [str(folder / "dir.txt" / "inner.txt"), str(folder / "gone.txt")]
+    assert got[0][0] == "article"
+    assert got[1][:3] == ("error", "file", None) and got[1][3].startswith("file unreadable: [Errno 2]")
+    assert files_left_out([folder, folder / "page.html"]) == [str(folder / "page.html")]
+
+
+def test_jsonl_line_of_invalid_utf8_keeps_its_id_and_ids_are_written_as_json(tmp_path: Path) -> None:
+    path = tmp_path / "news.jsonl"
+    lines = [
+        b'{"id": "bad-text", "text": "caf\xe9"}',
+        b'{"id": "\xffid", "author": "\xe9", "text": "x"}',
+        b'{"title": "\xe9", "text": "x"}',
+        json.dumps({"id": True, "text": ARTICLE}).encode(),
+        json.dumps({"id": {"site": "bbc", "n": 1}, "text": ARTICLE}).encode(),
+    ]
+    path.write_bytes(b"\n".join(lines) + b"\n")
+
+    got = records(path)
+
+    assert [(record.location.position, record.id) for record in got] == [
+        (1, "bad-text"),
+        (2, "\\xffid"),  # escaped as a bad byte in an id is in every format
+        (3, None),
+        (4, "true"),  # JSON's notation, not Python's True
+        (5, '{"site": "bbc", "n": 1}'),
+    ]
+    assert all(isinstance(record, RecordError) for record in got[:3])
+    assert got[0].message == "invalid UTF-8 at byte 31 of the line"
 
 
 def test_csv_row_too_short_for_its_id_column_and_unreadable_header(tmp_path: Path) -> None:

@@ -68,6 +68,26 @@ def test_invalid_utf8_is_refused_with_the_byte_offset(tiny_model_dir: Path, tmp_
     assert "latin1.txt: not valid UTF-8 at byte 10" in result.stderr
 
 
+def test_utf16_with_a_byte_order_mark_is_read_and_a_binary_file_is_named_as_such(
+    tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    plain = tmp_path / "article.txt"
+    plain.write_text(ARTICLE, encoding="utf-8")
+    wide = tmp_path / "unicode.txt"
+    wide.write_bytes(ARTICLE.encode("utf-16"))  # Notepad's "Unicode": UTF-16 LE after its byte-order mark
+    binary = tmp_path / "program.txt"
+    binary.write_bytes(b"\x7fELF\x02\x01\x01\x00\x00\x00\xff")
+
+    expected = run(["classify", str(plain), "--model", str(tiny_model_dir), "--format", "json"])
+    got = run(["classify", str(wide), "--model", str(tiny_model_dir), "--format", "json"])
+    refused = run(["classify", str(binary), "--model", str(tiny_model_dir)])
+
+    assert got.exit_code == 0 and got.stdout == expected.stdout != ""
+    assert refused.exit_code == 1
+    assert "program.txt: not valid UTF-8 at byte 10 (invalid start byte); it holds NUL bytes" in refused.stderr
+    assert "iconv" not in refused.stderr
+
+
 def test_gzipped_article_is_read_as_its_text(tiny_model_dir: Path, tmp_path: Path) -> None:
     plain = tmp_path / "article.txt"
     plain.write_text(ARTICLE, encoding="utf-8")

@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 
-from quoteframe import Classifier
+from quoteframe import Classifier, ModelFolderError
 from quoteframe.checkpoint import CHECKPOINT_VERSION, fingerprint_differences
 from quoteframe.cli import main
 from quoteframe.scoring import ScoreOptions, ScoreRefused, output_paths, run_score
@@ -176,6 +176,23 @@ def test_checkpoint_of_another_release_is_refused(tmp_path: Path, tiny_model_dir
         run_score(options, lambda: classifier)
     run_score(ScoreOptions(**{**vars(options), "overwrite": True}), lambda: classifier)
     assert json.loads(output_paths(out).summary.read_text(encoding="utf-8"))["articles"] == 10
+
+
+def test_a_model_that_fails_to_load_leaves_no_unfinished_run(tmp_path: Path, tiny_model_dir: Path) -> None:
+    archive = write_archive(tmp_path / "news.jsonl", 3)
+    out = tmp_path / "out"
+    options = small_chunks(archive, out, tiny_model_dir)
+
+    def broken_model() -> Classifier:
+        raise ModelFolderError("tokenizer.json: sha256 does not match manifest.json")
+
+    with pytest.raises(ModelFolderError):
+        run_score(options, broken_model)
+
+    # Its checkpoint would have bound the output to that command: the mended command must start cleanly.
+    assert not output_paths(out).work.exists()
+    result = run_score(options, lambda: Classifier.load(tiny_model_dir, threads=1))
+    assert result.summary["articles"] == 3 and not result.already_finished
 
 
 def test_refusal_names_what_changed() -> None:

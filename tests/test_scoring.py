@@ -18,7 +18,7 @@ from test_archives import ARTICLE, write_warc
 from quoteframe import Classifier
 from quoteframe.cli import main
 from quoteframe.labels import LABELS
-from quoteframe.scoring import ScoreOptions, format_summary, run_score
+from quoteframe.scoring import ScoreOptions, ScoreResult, format_summary, run_score
 
 TEXTS = [
     'The council approved the plan on Monday. "We will build homes," the mayor said.',
@@ -203,7 +203,10 @@ def test_finished_run_is_kept_other_commands_are_refused(tmp_path: Path, tiny_mo
     fresh = runner.invoke(main, [*command, "--text-field", "body", "--overwrite"])
 
     assert first.exit_code == again.exit_code == 0
-    assert after == before and again.output == first.output
+    assert after == before and again.stdout == first.stdout
+    # Nothing was scored again, and the second run says so rather than passing for a fresh one.
+    assert "this run had finished already; nothing was scored again" in again.stderr
+    assert "finished already" not in first.stderr
     assert other.exit_code != 0 and "--overwrite" in other.output
     assert "different run (--text-field was None, now body)" in other.output
     # Every record an error: the run finishes, writes its outputs, and says it scored nothing.
@@ -349,9 +352,9 @@ def test_progress_bar_is_shown_by_default_only_on_a_terminal(
     archive.write_text(json.dumps({"id": "a", "text": TEXTS[0]}) + "\n", encoding="utf-8")
     seen: list[bool] = []
 
-    def run_score(options: ScoreOptions, load: object) -> dict:
+    def run_score(options: ScoreOptions, load: object) -> ScoreResult:
         seen.append(options.progress)
-        return summary_of(articles=1)
+        return ScoreResult(summary_of(articles=1))
 
     monkeypatch.setattr("quoteframe.scoring.run_score", run_score)
     command = ["score", str(archive), "-o", str(tmp_path / "out"), "--model", str(tiny_model_dir)]
@@ -364,7 +367,7 @@ def test_progress_bar_is_shown_by_default_only_on_a_terminal(
 
 
 def summary_of(**counts: object) -> dict:
-    """A run summary as :func:`run_score` returns it, with ``counts`` set."""
+    """A run summary as :func:`run_score` returns it in its result, with ``counts`` set."""
     return {
         "articles": 1,
         "sentences": 2,
@@ -384,3 +387,27 @@ def test_summary_words_agree_with_their_counts() -> None:
     printed = format_summary(summary)
     assert "ids: 1 article has no id; each is named by its file and position" in printed
     assert "ids: 1 article repeats an earlier article's id (first: 'a')" in printed
+    left_out = format_summary(summary_of(files_left_out=7, files_left_out_examples=["in/a.html", "in/b.md"]))
+    assert "left out: 7 files below the input folders with no archive suffix (first: 'in/a.html', 'in/b.md')" in (
+        left_out
+    )
+
+
+def test_files_a_folder_holds_but_are_not_read_are_named_in_the_summary(tmp_path: Path, tiny_model_dir: Path) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "a.txt").write_text(ARTICLE, encoding="utf-8")
+    (folder / "page.html").write_text("<p>An article saved from a browser.</p>", encoding="utf-8")
+    (folder / "gone.txt").symlink_to(tmp_path / "moved.txt")  # a link whose target was moved away
+    out = tmp_path / "out"
+
+    output = score(folder, "-o", out, "--model", tiny_model_dir, "--no-progress")
+
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert (summary["articles"], summary["errors"]) == (1, 1)
+    assert (summary["files_left_out"], summary["files_left_out_examples"]) == (1, [str(folder / "page.html")])
+    page = folder / "page.html"
+    assert f"left out: 1 file below the input folders with no archive suffix (first: '{page}')" in output
+    # The broken link is an error row that names it, not a silent gap.
+    [error] = read_table(out / "errors.jsonl")
+    assert error["file"] == str(folder / "gone.txt") and error["error"].startswith("file unreadable")
