@@ -208,13 +208,19 @@ def data_baselines(dataset_dir: Path, gold_dir: Path, corpora_root: Path, readme
     from quoteframe.training.baselines import format_results, run_baselines
     from quoteframe.training.dataset import replace_between_markers
 
+    # Minutes of fitting must not end in a traceback over the file the results go to.
+    if not readme.parent.is_dir():
+        raise click.ClickException(f"--readme {readme}: its folder {readme.parent} does not exist")
     try:
         results = run_baselines(dataset_dir, gold_dir / "dev.jsonl", corpora_root, corpora_root / BABE_LEXICON)
     except (OSError, ValueError) as err:
         raise click.ClickException(str(err)) from err
     summary, details = format_results(results)
-    replace_between_markers(readme, "baselines", f"{summary}\n\n```\n{details}\n```")
     click.echo(f"{details}\n\n{summary}")
+    try:
+        replace_between_markers(readme, "baselines", f"{summary}\n\n```\n{details}\n```")
+    except OSError as err:
+        raise click.ClickException(f"--readme {readme}: the results above were not written ({err})") from err
 
 
 @main.command()
@@ -249,8 +255,8 @@ def train(config_path: Path, overrides: tuple[str, ...], overwrite: bool) -> Non
         run_dir = run_training(config, overwrite)
     except ConfigError as err:  # a setting that names a missing file or an unusable folder, found before training
         raise click.ClickException(f"{config_path}: {err}") from err
-    except TeacherError as err:
-        raise click.ClickException(str(err)) from err
+    except TeacherError as err:  # every one is about the run folder the config names as its teacher
+        raise click.ClickException(f"{config_path}: teacher: {err}") from err
     click.echo(f"run written to {run_dir}")
 
 

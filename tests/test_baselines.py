@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from quoteframe.labels import LABEL_TO_ID, LABELS
 from quoteframe.training.baselines import (
@@ -142,3 +143,22 @@ def test_dev_paragraphs_line_up_by_position_and_missing_articles_are_named(tmp_p
     warning = paragraph_warning(read_gold(gold, tmp_path / "corpora"), tmp_path / "corpora")
     assert warning is not None and warning.startswith("1 of 2 gold articles were read without paragraph breaks")
     assert "(first: b)" in warning
+
+
+def test_baselines_refuse_a_readme_they_could_not_write_before_fitting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    from quoteframe.cli import main
+    from quoteframe.training import baselines
+
+    def fitted(*args: object) -> None:
+        raise AssertionError("the baselines were fitted before the --readme path was checked")
+
+    monkeypatch.setattr(baselines, "run_baselines", fitted)
+    readme = tmp_path / "no-such-folder" / "README.md"
+    result = CliRunner().invoke(main, ["data", "baselines", "--dataset", str(tmp_path), "--readme", str(readme)])
+
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert f"--readme {readme}: its folder {readme.parent} does not exist" in result.output

@@ -61,6 +61,8 @@ def test_overrides_are_parsed_as_yaml_and_validated(tmp_path: Path) -> None:
         ("read_once_weight: 0\n", "read_once_weight: Input should be greater than 0"),
         ("read_once_weight: true\n", "read_once_weight: Input should be a number, not a boolean"),
         ("pooling: max\n", "pooling: Input should be 'cls' or 'mean'"),
+        ("learning_rate: .nan\n", "learning_rate: Input should be a finite number"),
+        ("label_smoothing: .inf\n", "label_smoothing: Input should be a finite number"),
     ],
 )
 def test_bad_configs_name_the_problem(tmp_path: Path, text: str, message: str) -> None:
@@ -80,6 +82,22 @@ def test_missing_file_and_malformed_override(tmp_path: Path) -> None:
         load_config(path, ("epochs",))
     with pytest.raises(ConfigError, match=r"override 'epochs=\[1': the value is not valid YAML"):
         load_config(path, ("epochs=[1",))
+
+
+def test_a_check_across_settings_reads_without_pydantic_wording(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text("teacher: runs/t\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert str(caught.value) == f"{path}: a teacher needs distill_weight and distill_temperature"
+
+
+def test_the_last_override_of_a_key_wins_and_a_mapping_is_set_whole(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text("epochs: 2\n")
+    assert load_config(path, ("epochs=3", "epochs=4")).epochs == 4
+    with pytest.raises(ConfigError, match=r"quality_weights is set whole, e.g. --set 'quality_weights=\{hand: 0.5\}'"):
+        load_config(path, ("quality_weights.hand=0.5",))
 
 
 def test_duplicate_keys_are_named_with_their_lines(tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -44,13 +45,20 @@ def test_onnx_graph_has_the_documented_interface(tiny_model_dir: Path) -> None:
     assert session.run(["logits"], feed)[0].shape == (5, 3)
 
 
-def test_cli_export_prints_gates(tiny_checkpoint: Path, tiny_gold: Path, tmp_path: Path) -> None:
+def test_cli_export_prints_gates(
+    tiny_checkpoint: Path, tiny_gold: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     out = tmp_path / "model"
-    result = CliRunner().invoke(
-        main,
-        ["export", "--run", str(tiny_checkpoint), "--out", str(out), "--gold", str(tiny_gold), "--graph", "plain"],
-    )
+    with warnings.catch_warnings(record=True) as warned, caplog.at_level("WARNING"):
+        warnings.simplefilter("always")
+        result = CliRunner().invoke(
+            main,
+            ["export", "--run", str(tiny_checkpoint), "--out", str(out), "--gold", str(tiny_gold), "--graph", "plain"],
+        )
     assert result.exit_code == 0, result.output
+    # Neither the tracer's warnings nor onnxruntime's advice to pre-process reach the user.
+    assert not [warning for warning in warned if issubclass(warning.category, export.torch.jit.TracerWarning)]
+    assert "pre-processing" not in caplog.text
     assert result.output.count("PASS ") == 3
     assert "kept the plain graph; model folder written to" in result.output
     manifest = load_manifest(out)

@@ -165,7 +165,7 @@ def nothing_loads(monkeypatch: pytest.MonkeyPatch) -> None:
     def loaded(*args: object, **kwargs: object) -> None:
         raise AssertionError("loaded before the settings were checked")
 
-    monkeypatch.setattr(train_module, "load_from_disk", loaded)
+    monkeypatch.setattr(train_module, "load_built_dataset", loaded)
     monkeypatch.setattr(train_module.AutoModelForSequenceClassification, "from_pretrained", loaded)
 
 
@@ -251,6 +251,36 @@ def test_training_rows_of_no_weighted_quality_are_refused_and_a_missing_quality_
         trainer = Trainer(load_config(tiny, (*settings, "quality_weights={hand: 1, model: 1}")))
     assert len(trainer.train_rows) == 24
     assert "quality_weights: model rows have weight 1, but the train split of" in caplog.text
+    # The default weights name corpus and rule rows, which a build of hand rows alone lacks: no warning.
+    caplog.clear()
+    dataset = load_from_disk(str(tmp_path / "dataset"))
+    hand_only = tmp_path / "hand-only"
+    hand = {name: split.filter(lambda row: row["label_quality"] == "hand") for name, split in dataset.items()}
+    DatasetDict(hand).save_to_disk(str(hand_only))
+    with caplog.at_level(logging.WARNING):
+        Trainer(load_config(tiny, (*settings, f"dataset={hand_only}")))
+    assert "quality_weights" not in caplog.text
+
+
+def test_an_output_dir_a_file_blocks_and_a_damaged_dataset_are_named_by_their_keys(
+    tmp_path: Path, tiny_checkpoint: Path, tiny_gold: Path
+) -> None:
+    tiny = REPO / "configs" / "tiny.yaml"
+    blocker = tmp_path / "notes"
+    blocker.write_text("a file where the run's folder would go", encoding="utf-8")
+    for output_dir in (blocker, blocker / "run"):
+        settings = tiny_settings(tmp_path, tiny_checkpoint, tiny_gold, f"output_dir={output_dir}")
+        with pytest.raises(ConfigError, match=rf"output_dir: {blocker} is a file, where the run's folder"):
+            Trainer(load_config(tiny, settings))
+    damaged = tmp_path / "damaged"
+    damaged.mkdir()
+    (damaged / "dataset_dict.json").write_text("{}", encoding="utf-8")
+    command = ["train", "--config", str(tiny)]
+    for item in tiny_settings(tmp_path, tiny_checkpoint, tiny_gold, f"dataset={damaged}"):
+        command += ["--set", item]
+    result = CliRunner().invoke(main, command)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert f"tiny.yaml: dataset: {damaged}: not a readable built dataset (KeyError: 'splits')" in result.output
 
 
 def test_read_once_weight_scales_hand_rows_labelled_once_only(
@@ -301,6 +331,19 @@ def test_teacher_problems_are_caught_before_training(tmp_path: Path, tiny_checkp
     (tmp_path / RUN_FILE).write_text("{}")
     with pytest.raises(TeacherError, match=r"neither train_log_probs\.npz nor a checkpoint/"):
         check_teacher(tmp_path, tmp_path / "out")
+
+
+def test_a_teacher_problem_names_the_config_and_its_key(tmp_path: Path, tiny_checkpoint: Path, tiny_gold: Path) -> None:
+    command = ["train", "--config", str(REPO / "configs" / "tiny.yaml")]
+    teacher = tmp_path / "no-teacher"
+    settings = (f"teacher={teacher}", "distill_weight=0.5", "distill_temperature=1")
+    for item in tiny_settings(tmp_path, tiny_checkpoint, tiny_gold, *settings):
+        command += ["--set", item]
+
+    result = CliRunner().invoke(main, command)
+
+    assert result.exit_code == 1
+    assert f"tiny.yaml: teacher: {teacher}: not a training run folder (no run.json)" in result.output
 
 
 def test_row_key_covers_what_any_context_reads() -> None:

@@ -126,11 +126,10 @@ def run_baselines(
     dataset_dir: Path, gold_path: Path, corpora_root: Path | None, babe_lexicon: Path | None = None
 ) -> list[tuple[str, str, EvalReport]]:
     """Score every baseline on dev gold and the heldout split: ``(system, eval set, report)`` triples."""
-    from datasets import load_from_disk
-
+    from quoteframe.training.dataset import load_built_dataset
     from quoteframe.training.lexicon import load_babe_lexicon
 
-    dataset = load_from_disk(str(dataset_dir))
+    dataset = load_built_dataset(dataset_dir)
     sets = [dev_set(gold_path, corpora_root), *heldout_sets(dataset["heldout"])]
     systems: list[tuple[str, object]] = [("rules (guideline lexicon)", ())]
     if babe_lexicon is not None and babe_lexicon.exists():

@@ -71,10 +71,10 @@ class TrainConfig(BaseModel):
     context: ContextMode = "quote_state"
     epochs: int = Field(4, ge=1, le=50, strict=True)
     batch_size: int = Field(32, ge=1, le=1024, strict=True)
-    learning_rate: Real = Field(5e-5, gt=0, le=1e-2)
-    weight_decay: Real = Field(0.01, ge=0, le=1)
-    warmup_ratio: Real = Field(0.1, ge=0, lt=1)
-    label_smoothing: Real = Field(0.0, ge=0, lt=0.5)
+    learning_rate: Real = Field(5e-5, gt=0, le=1e-2, allow_inf_nan=False)
+    weight_decay: Real = Field(0.01, ge=0, le=1, allow_inf_nan=False)
+    warmup_ratio: Real = Field(0.1, ge=0, lt=1, allow_inf_nan=False)
+    label_smoothing: Real = Field(0.0, ge=0, lt=0.5, allow_inf_nan=False)
     #: class weights in the loss: none, inverse frequency, or its square root (milder)
     class_weighting: Literal["none", "inverse", "sqrt_inverse"] = "sqrt_inverse"
     #: loss weight of a row by where its label came from; a quality missing here is not trained on
@@ -145,18 +145,36 @@ def _parse_yaml(text: str) -> object:
 
 def _parse_override(item: str) -> tuple[str, object]:
     key, sep, value = item.partition("=")
+    key = key.strip()
     if not sep or not key:
         raise ConfigError(f"override {item!r} is not KEY=VALUE")
+    head, dot, rest = key.partition(".")
+    if dot and head in TrainConfig.model_fields:
+        # A mapping setting is replaced whole, as in the file; a dotted path would read as an unknown key.
+        raise ConfigError(f"override {item!r}: {head} is set whole, e.g. --set '{head}={{{rest}: {value.strip()}}}'")
     try:
-        return key.strip(), _parse_yaml(value)
+        return key, _parse_yaml(value)
     except yaml.YAMLError as err:
         raise ConfigError(f"override {item!r}: the value is not valid YAML: {err}") from err
 
 
+def _problem(error: dict, overridden: dict[str, object]) -> str:
+    """A validation error as the user reads it: the key at fault, then what is wrong with its value.
+
+    A check across settings has no key (its message names them) and is given without pydantic's
+    "Value error, " prefix.
+    """
+    if error["type"] == "value_error" and "error" in error.get("ctx", {}):
+        message = str(error["ctx"]["error"])
+    else:
+        message = error["msg"]
+    return f"{_where(error['loc'], overridden)}: {message}" if error["loc"] else message
+
+
 def _where(loc: tuple, overridden: dict[str, object]) -> str:
     """Name a bad setting, saying when its value came from ``--set`` rather than the file."""
-    key = ".".join(str(part) for part in loc) or "(config)"
-    return f"{key} (from --set)" if loc and loc[0] in overridden else key
+    key = ".".join(str(part) for part in loc)
+    return f"{key} (from --set)" if loc[0] in overridden else key
 
 
 def load_config(path: Path, overrides: tuple[str, ...] = ()) -> TrainConfig:
@@ -172,10 +190,10 @@ def load_config(path: Path, overrides: tuple[str, ...] = ()) -> TrainConfig:
         raise ConfigError(f"{path}: sets nothing (empty, or every line a comment); a config names its settings")
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping of settings, got {type(raw).__name__}")
-    overridden = dict(_parse_override(item) for item in overrides)
+    overridden = dict(_parse_override(item) for item in overrides)  # the last --set of a key wins, as in a shell
     raw.update(overridden)
     try:
         return TrainConfig(**raw)
     except ValidationError as err:
-        problems = "; ".join(f"{_where(e['loc'], overridden)}: {e['msg']}" for e in err.errors())
+        problems = "; ".join(_problem(e, overridden) for e in err.errors())
         raise ConfigError(f"{path}: {problems}") from err

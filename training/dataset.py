@@ -401,6 +401,27 @@ def build_rows(config: BuildConfig) -> BuildResult:
     return BuildResult(train, heldout, measure_rules(pairs), dropped, time.perf_counter() - started)
 
 
+class DatasetFolderError(ValueError):
+    """A folder that holds a built dataset's ``dataset_dict.json`` but cannot be read as one."""
+
+
+def load_built_dataset(dataset_dir: Path) -> DatasetDict:
+    """The splits that ``quoteframe data build`` saved under ``dataset_dir``.
+
+    A folder edited by hand or copied in part fails inside the datasets library with a bare ``KeyError``
+    or a JSON error; this names the folder and how to mend it.
+    """
+    from datasets import load_from_disk
+
+    try:
+        return load_from_disk(str(dataset_dir))
+    except (KeyError, ValueError, TypeError, OSError) as err:
+        raise DatasetFolderError(
+            f"{dataset_dir}: not a readable built dataset ({type(err).__name__}: {err}); "
+            "quoteframe data build writes it again"
+        ) from err
+
+
 def to_dataset_dict(result: BuildResult) -> DatasetDict:
     """A ``datasets.DatasetDict`` with ``train`` and ``heldout`` splits and fixed column types.
 

@@ -244,9 +244,9 @@ def heldout_hand_rows(dataset_dir: Path | None) -> list[dict]:
     """The hand-labelled rows of a built dataset's held-out split; none when there is no build or no split."""
     if dataset_dir is None or not (dataset_dir / "dataset_dict.json").is_file():
         return []
-    from datasets import load_from_disk
+    from quoteframe.training.dataset import load_built_dataset
 
-    splits = load_from_disk(str(dataset_dir))
+    splits = load_built_dataset(dataset_dir)
     if "heldout" not in splits:
         return []
     return hand_rows(splits["heldout"])

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from datasets import load_from_disk
 from tqdm.auto import tqdm
 from transformers import AutoModelForSequenceClassification, AutoTokenizer, get_linear_schedule_with_warmup
 
@@ -24,6 +23,7 @@ from quoteframe.encoding import PairEncoder
 from quoteframe.labels import LABEL_TO_ID, LABELS
 from quoteframe.training.base_model import resolve_base_model
 from quoteframe.training.config import ConfigError, TrainConfig
+from quoteframe.training.dataset import DatasetFolderError, load_built_dataset
 from quoteframe.training.evaluation import HELDOUT_SET, hand_rows
 from quoteframe.training.evidence import EvidenceHead, evidence_targets, target_batch
 from quoteframe.training.gold import read_gold_rows
@@ -117,11 +117,14 @@ def previous_run(output_dir: Path) -> list[Path]:
 
 
 def check_output_dir(output_dir: Path, overwrite: bool) -> None:
-    """Refuse to train into a folder holding a run, unless told to replace it.
+    """Refuse to train into a folder holding a run, unless told to replace it, or into a path a file blocks.
 
     A new run would write its checkpoint over the old one and, killed before the end, leave it beside the
     old ``run.json``, whose context and max_length an export would then ship the new weights with.
     """
+    blocking = next((path for path in (output_dir, *output_dir.parents) if path.exists() and not path.is_dir()), None)
+    if blocking is not None:
+        raise ConfigError(f"output_dir: {blocking} is a file, where the run's folder {output_dir} would go")
     found = previous_run(output_dir)
     if found and not overwrite:
         names = ", ".join(path.name + ("/" if path.is_dir() else "") for path in found)
@@ -160,13 +163,14 @@ def check_inputs(config: TrainConfig) -> Path:
 def training_rows(rows: list[dict], config: TrainConfig) -> list[dict]:
     """The rows of the label qualities the config weights.
 
-    None at all is an error (a loop over no rows ends in a division by zero); a weighted quality the build
-    lacks is a warning, since it usually means a config written for another build.
+    None at all is an error (a loop over no rows ends in a division by zero); a quality that the config
+    weighted itself but the build lacks is a warning, since it usually means a config written for another
+    build (the default weights name qualities that a build of hand rows alone does not have).
     """
     weights = config.quality_weights
     have = Counter(row["label_quality"] for row in rows)
     asked = sorted(quality for quality, weight in weights.items() if weight > 0)
-    for quality in asked:
+    for quality in asked if "quality_weights" in config.model_fields_set else ():
         if not have[quality]:
             log.warning(
                 "quality_weights: %s rows have weight %g, but the train split of %s holds none",
@@ -260,7 +264,10 @@ class Trainer:
             self.evidence_head = EvidenceHead(self.model.config.hidden_size).to(self.device)
 
     def _load_dataset(self) -> tuple[list[dict], list[dict], dict]:
-        dataset = load_from_disk(str(self.config.dataset))
+        try:
+            dataset = load_built_dataset(Path(self.config.dataset))
+        except DatasetFolderError as err:
+            raise ConfigError(f"dataset: {err}") from err
         train = training_rows(list(dataset["train"]) if "train" in dataset else [], self.config)
         if self.config.max_train_rows:
             train = random.Random(self.config.seed).sample(train, min(len(train), self.config.max_train_rows))
