@@ -233,15 +233,18 @@ def files_left_out(paths: list[Path]) -> list[str]:
     """Files below the folders among ``paths`` that are not read, no archive suffix being theirs (sorted).
 
     The summary names them, so that a folder of ``.html`` pages or ``.md`` notes does not pass for a
-    folder whose every file was scored.
+    folder whose every file was scored. A file below two of the folders (one inside the other) counts once.
     """
-    return [
-        str(file)
-        for path in paths
-        if path.is_dir()
-        for file in sorted(path.rglob("*"))
-        if file.is_file() and not detect_format(file)
-    ]
+    left_out: list[str] = []
+    seen: set[Path] = set()
+    for path in paths:
+        if not path.is_dir():
+            continue
+        for file in sorted(path.rglob("*")):
+            if file.is_file() and not detect_format(file) and file.resolve() not in seen:
+                seen.add(file.resolve())
+                left_out.append(str(file))
+    return left_out
 
 
 def read_records(source: InputFile, fields: Fields, skip: int = 0) -> Iterator[Record]:
@@ -294,18 +297,21 @@ def _record_id(given_id: Any, location: Location, escaped_bytes: bool = False) -
     """
     if given_id is None or given_id == "" or given_id == b"":
         return str(location)
-    if escaped_bytes and isinstance(given_id, str):
-        given_id = given_id.encode("utf-8", errors="surrogateescape")
     if isinstance(given_id, bytes):
         return given_id.decode("utf-8", errors="backslashreplace")
-    # JSON's own notation for values that are no string (true, {"a": 1}), not Python's (True, {'a': 1}).
-    if isinstance(given_id, (bool, dict, list)):
+    # JSON's own notation for values that are no string (true, NaN, {"a": 1}), not Python's (True, nan, {'a': 1}).
+    if isinstance(given_id, (bool, float, dict, list)):
         text = json.dumps(given_id, ensure_ascii=False, default=str)
     else:
         text = str(given_id)
-    if unpaired_surrogate(text) is not None:
-        return text.encode("utf-8", errors="backslashreplace").decode("utf-8")
-    return text
+    if unpaired_surrogate(text) is None:
+        return text
+    if escaped_bytes:
+        try:
+            return text.encode("utf-8", errors="surrogateescape").decode("utf-8", errors="backslashreplace")
+        except UnicodeEncodeError:  # a JSON escape of half a surrogate pair beside the escaped bytes
+            pass
+    return text.encode("utf-8", errors="backslashreplace").decode("utf-8")
 
 
 def _article(
@@ -384,12 +390,7 @@ def _undecodable_line_id(raw: bytes, location: Location, fields: Fields) -> str 
     except (ValueError, RecursionError):
         return None
     name = _first_present(record, fields.id_candidates()) if isinstance(record, dict) else None
-    if name is None:
-        return None
-    try:
-        return _record_id(record[name], location, escaped_bytes=True)
-    except UnicodeEncodeError:  # a JSON escape of half a surrogate pair beside the bad bytes
-        return _record_id(record[name], location)
+    return None if name is None else _record_id(record[name], location, escaped_bytes=True)
 
 
 def _read_jsonl(source: InputFile, fields: Fields) -> Iterator[Pending]:

@@ -20,9 +20,10 @@ CHECKPOINT_FILE = "checkpoint.json"
 #: Raised whenever the readers may cut the same input into a different record sequence (version 2: bad
 #: records that ended a file or a CSV read now become single error rows; version 3: a WARC record of any
 #: kind cut off, or one warcio fails on, is an error row, and a bad Parquet row group no longer ends its
-#: file), since a checkpoint counts records: a run resumed across that change would skip or repeat some.
-#: An older checkpoint is refused with a message.
-CHECKPOINT_VERSION = 3
+#: file; version 4: ids that are no string are written in JSON's notation, and an undecodable JSONL line
+#: keeps its id), since a checkpoint counts records: a run resumed across that change would skip or repeat
+#: some, or write one id two ways. An older checkpoint is refused with a message.
+CHECKPOINT_VERSION = 4
 #: Input records between two checkpoints (one part file per output table each): a kill loses at most this much work.
 #: 250 news articles are ~5,000 sentences, enough for length bucketing. With 1,000, the benchmark's score run peaked
 #: 180 MiB higher and ran 8% slower: inference waits for the whole first chunk to be split (benchmarks/throughput.py).
@@ -111,7 +112,7 @@ class Checkpoint:
         return cls(**data)
 
 
-def file_stamp(path: Path) -> dict[str, int]:
+def file_stamp(path: Path) -> dict[str, int | None]:
     """Size and modification time: enough to notice an input that changed between a run and its resume."""
     try:
         stat = path.stat()

@@ -219,7 +219,7 @@ def data_baselines(dataset_dir: Path, gold_dir: Path, corpora_root: Path, readme
     click.echo(f"{details}\n\n{summary}")
     try:
         replace_between_markers(readme, "baselines", f"{summary}\n\n```\n{details}\n```")
-    except OSError as err:
+    except (OSError, ValueError) as err:  # a file that is no UTF-8 text fails to decode
         raise click.ClickException(f"--readme {readme}: the results above were not written ({err})") from err
 
 
@@ -403,8 +403,9 @@ def score(
     record (invalid JSON or UTF-8, no text, empty article, HTML without article text, a CSV row with
     the wrong number of columns, an HTTP redirect or error page) becomes an error row and the run goes
     on. WARC response and resource records with HTML are articles; other records are not. Field and
-    column names match exactly, case included. A killed run resumes where it stopped when the same
-    command is run again; the outputs are the same as those of an uninterrupted run.
+    column names match exactly, case included (WARC header names in any case). A killed run resumes
+    where it stopped when the same command is run again; the outputs are the same as those of an
+    uninterrupted run.
     """
     from quoteframe import Classifier, ModelFolderError
     from quoteframe.archives import ArchiveError, resolve_inputs

@@ -293,11 +293,11 @@ class ScoreResult:
 
 
 def run_score(options: ScoreOptions, load_classifier: Callable[[], Predictor]) -> ScoreResult:
-    """Score the archives of ``options`` into its output files and return the run summary.
+    """Score the archives of ``options`` into its output files and return the run's summary.
 
     Resumes an interrupted run with the same fingerprint, returns the stored summary of a finished
     one, and raises :class:`ScoreRefused` for an output location that belongs to a different run.
-    The classifier is loaded only when there is something left to score.
+    The classifier is loaded only when there is something left to score; the result says when nothing was.
     """
     inputs = resolve_inputs(list(options.inputs))
     paths = output_paths(options.out, options.format)

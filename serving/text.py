@@ -41,17 +41,18 @@ class TextDecodeError(ValueError):
     editor finds it; ``hint`` says what to do about it.
     """
 
-    def __init__(self, encoding: str, at: int, reason: str, binary: bool) -> None:
+    def __init__(self, encoding: str, at: int, reason: str, nul_bytes: bool) -> None:
         self.encoding = encoding
         self.at = at
         self.reason = reason
-        # NUL bytes are what UTF-16 without a byte-order mark and binary files have in common; the
-        # latin-1 conversion that fits a legacy text file would turn either into garbage.
-        self.hint = (
-            "it holds NUL bytes: a binary file, or UTF-16 without a byte-order mark (save it as UTF-8)"
-            if binary
-            else "convert it first, e.g. iconv -f latin1 -t utf-8"
-        )
+        if encoding != "utf-8":
+            self.hint = f"the file is damaged or cut short (its byte-order mark says {encoding.upper()})"
+        elif nul_bytes:
+            # What UTF-16 without a byte-order mark and binary files have in common; the latin-1
+            # conversion that fits a legacy text file would turn either into garbage.
+            self.hint = "it holds NUL bytes: a binary file, or UTF-16 without a byte-order mark (save it as UTF-8)"
+        else:
+            self.hint = "convert it first, e.g. iconv -f latin1 -t utf-8"
         super().__init__(f"not valid {encoding.upper()} at byte {at} ({reason}); {self.hint}")
 
 

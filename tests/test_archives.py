@@ -644,6 +644,18 @@ def test_text_file_in_utf16_or_utf32_is_read_by_its_byte_order_mark(tmp_path: Pa
     assert isinstance(article, Article) and article.text == ARTICLE
 
 
+def test_utf16_file_cut_short_is_called_damaged_not_binary(tmp_path: Path) -> None:
+    path = tmp_path / "a.txt"
+    path.write_bytes(b"\xff\xfeH\x00i\x00.\x00x")  # an odd number of bytes after the mark
+
+    [error] = records(path)
+
+    assert error.message == (
+        "invalid UTF-16-LE in text at byte 8 of the file; the file is damaged or cut short "
+        "(its byte-order mark says UTF-16-LE)"
+    )
+
+
 def test_binary_file_named_txt_is_not_sent_to_a_latin1_conversion(tmp_path: Path) -> None:
     path = tmp_path / "a.txt"
     path.write_bytes(b"\x7fELF\x02\x01\x01\x00\x00\x00\xff\xfe")
@@ -670,6 +682,10 @@ def test_folder_keeps_a_broken_link_as_an_error_and_lists_the_files_it_leaves_ou
     assert got[0][0] == "article"
     assert got[1][:3] == ("error", "file", None) and got[1][3].startswith("file unreadable: [Errno 2]")
     assert files_left_out([folder, folder / "page.html"]) == [str(folder / "page.html")]
+    (folder / "sub").mkdir()
+    (folder / "sub" / "notes.md").write_text("notes", encoding="utf-8")
+    # Below two of the folders named (one inside the other): counted once, as it would be read once.
+    assert files_left_out([folder, folder / "sub"]) == [str(folder / "page.html"), str(folder / "sub" / "notes.md")]
 
 
 def test_jsonl_line_of_invalid_utf8_keeps_its_id_and_ids_are_written_as_json(tmp_path: Path) -> None:
@@ -680,6 +696,8 @@ def test_jsonl_line_of_invalid_utf8_keeps_its_id_and_ids_are_written_as_json(tmp
         b'{"title": "\xe9", "text": "x"}',
         json.dumps({"id": True, "text": ARTICLE}).encode(),
         json.dumps({"id": {"site": "bbc", "n": 1}, "text": ARTICLE}).encode(),
+        b'{"id": {"site": "b\xffc"}, "text": "x"}',
+        b'{"id": NaN, "text": "A sentence."}',
     ]
     path.write_bytes(b"\n".join(lines) + b"\n")
 
@@ -691,6 +709,8 @@ def test_jsonl_line_of_invalid_utf8_keeps_its_id_and_ids_are_written_as_json(tmp
         (3, None),
         (4, "true"),  # JSON's notation, not Python's True
         (5, '{"site": "bbc", "n": 1}'),
+        (6, '{"site": "b\\xffc"}'),  # a bad byte inside a mapping is escaped as anywhere else
+        (7, "NaN"),
     ]
     assert all(isinstance(record, RecordError) for record in got[:3])
     assert got[0].message == "invalid UTF-8 at byte 31 of the line"

@@ -98,6 +98,8 @@ def test_the_last_override_of_a_key_wins_and_a_mapping_is_set_whole(tmp_path: Pa
     assert load_config(path, ("epochs=3", "epochs=4")).epochs == 4
     with pytest.raises(ConfigError, match=r"quality_weights is set whole, e.g. --set 'quality_weights=\{hand: 0.5\}'"):
         load_config(path, ("quality_weights.hand=0.5",))
+    with pytest.raises(ConfigError, match=r"override 'epochs.x=3': epochs has no setting 'x'"):
+        load_config(path, ("epochs.x=3",))
 
 
 def test_duplicate_keys_are_named_with_their_lines(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_origin
 
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
@@ -150,7 +150,9 @@ def _parse_override(item: str) -> tuple[str, object]:
         raise ConfigError(f"override {item!r} is not KEY=VALUE")
     head, dot, rest = key.partition(".")
     if dot and head in TrainConfig.model_fields:
-        # A mapping setting is replaced whole, as in the file; a dotted path would read as an unknown key.
+        # A dotted path would read as an unknown key; a mapping setting is replaced whole, as in the file.
+        if get_origin(TrainConfig.model_fields[head].annotation) is not dict or "." in rest:
+            raise ConfigError(f"override {item!r}: {head} has no setting {rest!r}")
         raise ConfigError(f"override {item!r}: {head} is set whole, e.g. --set '{head}={{{rest}: {value.strip()}}}'")
     try:
         return key, _parse_yaml(value)
