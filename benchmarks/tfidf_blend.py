@@ -21,7 +21,8 @@ import numpy as np
 from quoteframe import Classifier
 from quoteframe.labels import LABELS
 from quoteframe.training.baselines import fit_tfidf, tfidf_predict
-from quoteframe.training.evaluation import classifier_system, heldout_hand_rows
+from quoteframe.training.dataset import load_built_dataset
+from quoteframe.training.evaluation import classifier_system, hand_rows
 from quoteframe.training.export import DEFAULT_GOLD
 from quoteframe.training.gold import read_gold_rows
 from quoteframe.training.metrics import evaluate_predictions
@@ -38,12 +39,12 @@ def main() -> None:
     parser.add_argument("--dataset", type=Path, default=Path("data/build/dataset"), help="build to fit and score on")
     parser.add_argument("--corpora", type=Path, default=Path("../shared/corpora"), help="PolNeAR dev paragraphs")
     args = parser.parse_args()
-    from datasets import load_from_disk
 
-    baseline = fit_tfidf(load_from_disk(str(args.dataset))["train"], qualities={"hand"})
+    dataset = load_built_dataset(args.dataset)
+    baseline = fit_tfidf(dataset["train"], qualities={"hand"})
     system = classifier_system(Classifier.load(args.model))
     sets = {
-        "heldout (hand rows)": heldout_hand_rows(args.dataset),
+        "heldout (hand rows)": hand_rows(dataset["heldout"]),
         "dev gold": read_gold_rows(DEFAULT_GOLD, args.corpora),
     }
     print("| eval set | w | macro-F1 | F1 " + " / ".join(LABELS) + " |")

@@ -241,8 +241,8 @@ def files_left_out(paths: list[Path]) -> list[str]:
         if not path.is_dir():
             continue
         for file in sorted(path.rglob("*")):
-            if file.is_file() and not detect_format(file) and file.resolve() not in seen:
-                seen.add(file.resolve())
+            if file.is_file() and not detect_format(file) and (key := file.resolve()) not in seen:
+                seen.add(key)
                 left_out.append(str(file))
     return left_out
 
@@ -363,8 +363,9 @@ def _mapping_article(
 
 def _parse_jsonl_line(raw: bytes, location: Location, fields: Fields) -> Record:
     """Parse one line without its line ending: parsed with it, a line cut short fails past its end, on "line 2"."""
+    raw = raw.rstrip(b"\r\n")
     try:
-        line = raw.rstrip(b"\r\n").decode("utf-8")
+        line = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         message = f"invalid UTF-8 at byte {exc.start} of the line"
         return RecordError(location, message, _undecodable_line_id(raw, location, fields))
@@ -379,14 +380,14 @@ def _parse_jsonl_line(raw: bytes, location: Location, fields: Fields) -> Record:
     return _mapping_article(record, location, fields)
 
 
-def _undecodable_line_id(raw: bytes, location: Location, fields: Fields) -> str | None:
-    """The id of a JSONL line that is not valid UTF-8, read with its bad bytes kept, as a CSV row's is.
+def _undecodable_line_id(line: bytes, location: Location, fields: Fields) -> str | None:
+    """The id of a JSONL line (without its line ending) that is not valid UTF-8, its bad bytes kept, as a CSV row's is.
 
     The line stays an error (JSON text is UTF-8), but its id names the article to fix. A bad byte in the
     id itself is escaped (``\\xff``), as in every format; a line that is no JSON object has no id.
     """
     try:
-        record = json.loads(raw.rstrip(b"\r\n").decode("utf-8", errors="surrogateescape"))
+        record = json.loads(line.decode("utf-8", errors="surrogateescape"))
     except (ValueError, RecursionError):
         return None
     name = _first_present(record, fields.id_candidates()) if isinstance(record, dict) else None

@@ -44,7 +44,6 @@ class TextDecodeError(ValueError):
     def __init__(self, encoding: str, at: int, reason: str, nul_bytes: bool) -> None:
         self.encoding = encoding
         self.at = at
-        self.reason = reason
         if encoding != "utf-8":
             self.hint = f"the file is damaged or cut short (its byte-order mark says {encoding.upper()})"
         elif nul_bytes:

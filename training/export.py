@@ -23,8 +23,7 @@ import statistics
 import tempfile
 import time
 import warnings
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from operator import itemgetter
 from pathlib import Path
@@ -193,26 +192,37 @@ def optimize_fp32(model: torch.nn.Module, source: Path, target: Path) -> dict[st
     return {name: int(count) for name, count in optimized.get_fused_operator_statistics().items() if count}
 
 
-class _DropAdvice(logging.Filter):
-    """Drop onnxruntime's advice to pre-process a model before quantizing it."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not record.getMessage().startswith("Please consider to run pre-processing before quantization")
+#: How onnxruntime's quantizer opens the advice it logs on every call, to run its pre-processing first.
+PREPROCESSING_ADVICE = "Please consider to run pre-processing before quantization"
 
 
-@contextmanager
-def _without_preprocessing_advice() -> Iterator[None]:
-    """Quantize without onnxruntime's advice to run its pre-processing first, printed on every call.
+def _quantize_dynamic_int8(source: Path, target: Path, **selection: Any) -> None:
+    """onnxruntime's ``quantize_dynamic`` with int8 per-channel weight scales; ``selection`` picks the nodes.
 
-    The pre-processing is shape inference and the transformer optimizer; the optimizer is measured
-    separately (``--graph``), and the gates below check the quantized graph whatever it was made from.
+    The optimizer's fused operators (com.microsoft domain) defeat ONNX shape inference; their outputs are
+    float tensors, which is what the quantizer needs to be told. Its advice to pre-process the model
+    (shape inference and the transformer optimizer) is left out of the output: the optimizer is measured
+    separately (``--graph``), and the gates check the quantized graph whatever it was made from.
     """
-    advice = _DropAdvice()
-    logging.getLogger().addFilter(advice)
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    def not_advice(record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith(PREPROCESSING_ADVICE)
+
+    root = logging.getLogger()
+    root.addFilter(not_advice)
     try:
-        yield
+        quantize_dynamic(
+            str(source),
+            str(target),
+            per_channel=True,
+            weight_type=QuantType.QInt8,
+            extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
+            **selection,
+        )
     finally:
-        logging.getLogger().removeFilter(advice)
+        root.removeFilter(not_advice)
 
 
 def quantize_int8(source: Path, target: Path, keep_fp32: Sequence[str] = ()) -> None:
@@ -220,20 +230,7 @@ def quantize_int8(source: Path, target: Path, keep_fp32: Sequence[str] = ()) -> 
 
     ``keep_fp32`` names nodes left unquantized, for measuring what a partly quantized graph buys.
     """
-    import onnx
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    # The optimizer's fused operators (com.microsoft domain) defeat ONNX shape inference; their
-    # outputs are float tensors, which is what the quantizer needs to be told.
-    with _without_preprocessing_advice():
-        quantize_dynamic(
-            str(source),
-            str(target),
-            per_channel=True,
-            weight_type=QuantType.QInt8,
-            nodes_to_exclude=list(keep_fp32),
-            extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
-        )
+    _quantize_dynamic_int8(source, target, nodes_to_exclude=list(keep_fp32))
 
 
 def _matmul_nbits_quantizer() -> Any:
@@ -261,7 +258,6 @@ def quantize_weights_only(source: Path, target: Path) -> None:
     1% of the weights) stay fp32.
     """
     import onnx
-    from onnxruntime.quantization import QuantType, quantize_dynamic
 
     quantizer = _matmul_nbits_quantizer()(
         onnx.load(str(source)),
@@ -274,15 +270,7 @@ def quantize_weights_only(source: Path, target: Path) -> None:
     quantizer.process()
     blocks = target.with_suffix(".blocks.onnx")
     quantizer.model.save_model_to_file(str(blocks), use_external_data_format=False)
-    with _without_preprocessing_advice():
-        quantize_dynamic(
-            str(blocks),
-            str(target),
-            per_channel=True,
-            weight_type=QuantType.QInt8,
-            op_types_to_quantize=["Gather"],
-            extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
-        )
+    _quantize_dynamic_int8(blocks, target, op_types_to_quantize=["Gather"])
     blocks.unlink()
 
 
